@@ -1,0 +1,3 @@
+"""Retrieval-augmented question answering with verified citations."""
+
+__version__ = "0.1.0"

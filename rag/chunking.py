@@ -1,0 +1,158 @@
+"""Sentence-aware chunking with exact character offsets.
+
+A document is split into sentences (spans into its text). Sentences are packed into chunks
+of about ``chunk_words`` words. A chunk ends at a paragraph break when one falls in its
+second half; otherwise it ends at a sentence boundary and the next chunk repeats the last
+``overlap`` sentences. Chunks never span two documents, and ``doc.text[start:end]`` is
+always exactly the chunk's text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from .models import Chunk, Document
+
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "u.s", "u.k",
+    "no", "gen", "col", "lt", "sgt", "capt", "inc", "ltd", "co", "corp", "fig", "vol", "approx",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "ca",
+    "mt", "ft", "rev", "gov", "sen", "rep", "dept", "est", "al", "cf", "op", "pp",
+}
+# End punctuation, optional closing quotes/brackets, then white space.
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+    paragraph_start: bool
+    """True when a line break separates this sentence from the previous one."""
+    words: int
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """Is the '.' at ``dot`` the end of an abbreviation or an initial?"""
+    if text[dot] != ".":
+        return False
+    i = dot
+    while i > 0 and not text[i - 1].isspace() and text[i - 1] not in "(\"'“":
+        i -= 1
+    token = text[i:dot].lower()
+    if not token:
+        return False
+    if token in _ABBREVIATIONS:
+        return True
+    # Single letters (initials, "J. Smith") and dotted acronyms ("U.N.").
+    return len(token.replace(".", "")) == 1 and token[-1].isalpha()
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans of ``text[start:end]``, trimmed of white space, in text coordinates."""
+    return [(s.start, s.end) for s in _sentences(text, start, len(text) if end is None else end)]
+
+
+def _sentences(text: str, lo: int, hi: int) -> list[Sentence]:
+    spans: list[tuple[int, int, bool]] = []
+    line_start = lo
+    para = True
+    # Lines first: every line break is a hard sentence (and paragraph) boundary.
+    for line in re.finditer(r"[^\n]+", text[lo:hi]):
+        a, b = lo + line.start(), lo + line.end()
+        gap = text[line_start:a]
+        para = para or "\n" in gap
+        cut = a
+        for m in _BOUNDARY.finditer(text, a, b):
+            stop = m.end()
+            nxt = stop
+            while nxt < b and text[nxt].isspace():
+                nxt += 1
+            if nxt >= b:
+                break
+            if _is_abbreviation(text, m.start()) and m.end() - m.start() == 1:
+                continue
+            if not (text[nxt].isupper() or text[nxt].isdigit() or text[nxt] in "\"'“‘([" or not text[nxt].isalpha()):
+                continue
+            spans.append((cut, stop, para))
+            para = False
+            cut = nxt
+        spans.append((cut, b, para))
+        para = False
+        line_start = b
+    out = []
+    for a, b, p in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            out.append(Sentence(a, b, p, len(_WORD.findall(text, a, b))))
+    return out
+
+
+def _split_long(text: str, s: Sentence, max_words: int) -> list[Sentence]:
+    """Cut a sentence longer than ``max_words`` at word boundaries."""
+    words = list(_WORD.finditer(text, s.start, s.end))
+    pieces = []
+    for i in range(0, len(words), max_words):
+        group = words[i:i + max_words]
+        pieces.append(Sentence(group[0].start(), group[-1].end(), s.paragraph_start and i == 0, len(group)))
+    return pieces
+
+
+def chunk_id(doc_id: str, text: str) -> str:
+    return hashlib.sha1(f"{doc_id}\x00{text}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def chunk_document(doc: Document, chunk_words: int = 120, overlap: int = 1) -> list[Chunk]:
+    """Split one document into chunks; see the module docstring for the rules."""
+    if chunk_words < 1:
+        raise ValueError("chunk_words must be at least 1")
+    sentences: list[Sentence] = []
+    for s in _sentences(doc.text, 0, len(doc.text)):
+        sentences.extend(_split_long(doc.text, s, chunk_words) if s.words > chunk_words else [s])
+    groups: list[list[Sentence]] = []
+    current: list[Sentence] = []
+    words = 0
+    for s in sentences:
+        if current and words + s.words > chunk_words:
+            # Prefer a paragraph break in the second half of the chunk.
+            cut = None
+            running = 0
+            for i, c in enumerate(current):
+                if i > 0 and c.paragraph_start and running >= chunk_words // 2:
+                    cut = i
+                running += c.words
+            if cut is not None:
+                groups.append(current[:cut])
+                current = current[cut:]
+            else:
+                groups.append(current)
+                keep = current[-overlap:] if overlap and len(current) > overlap else []
+                if keep and sum(k.words for k in keep) + s.words > chunk_words:
+                    keep = []
+                current = list(keep)
+            words = sum(c.words for c in current)
+        current.append(s)
+        words += s.words
+    if current:
+        groups.append(current)
+
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for group in groups:
+        start, end = group[0].start, group[-1].end
+        text = doc.text[start:end]
+        cid = chunk_id(doc.doc_id, text)
+        if cid in seen:  # identical text twice in one document
+            seen[cid] += 1
+            cid = f"{cid}-{seen[cid]}"
+        else:
+            seen[cid] = 1
+        chunks.append(Chunk(chunk_id=cid, doc_id=doc.doc_id, text=text, start=start, end=end,
+                            source=doc.source, title=doc.title, page=doc.page_at(start)))
+    return chunks

@@ -1,0 +1,170 @@
+"""Command line: ``python -m rag index|search|eval``.
+
+Exit codes: 0 success, 2 bad input or usage, 1 anything else. Errors are one line on
+stderr; no traceback reaches the user (set RAG_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .config import Settings
+from .errors import InputError, RagError
+
+
+def _err(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # usage errors: one line, exit 2
+        self.print_usage(sys.stderr)
+        _err(message)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m rag", description="Retrieval-augmented QA with verified citations.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("index", help="index files, folders or JSON Lines corpora (default: seeds/)")
+    p.add_argument("paths", nargs="*", type=Path)
+    p.add_argument("--index-dir", type=Path)
+
+    p = sub.add_parser("search", help="retrieve the passages for a query")
+    p.add_argument("query")
+    p.add_argument("--k", type=int)
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"])
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--index-dir", type=Path)
+
+    p = sub.add_parser("eval", help="run a question battery")
+    p.add_argument("battery", nargs="+", type=Path)
+    p.add_argument("--retrieval-only", action="store_true")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"])
+    p.add_argument("--limit", type=int)
+    p.add_argument("--index-dir", type=Path)
+    p.add_argument("--out", type=Path)
+    p.add_argument("--strict", action="store_true")
+    return parser
+
+
+def _settings(args) -> Settings:
+    overrides = {}
+    if getattr(args, "index_dir", None):
+        overrides["index_dir"] = args.index_dir
+    if getattr(args, "k", None) is not None:
+        overrides["k"] = args.k
+    if getattr(args, "mode", None):
+        overrides["mode"] = args.mode
+    return Settings.from_env(**overrides)
+
+
+def _embedder(settings: Settings):
+    from .embedding import build_embedder
+
+    return build_embedder(settings)
+
+
+def cmd_index(args) -> int:
+    from .indexing import index_paths
+
+    settings = _settings(args)
+    paths = args.paths or [settings.seeds_dir]
+    _, report = index_paths(paths, settings, _embedder(settings), log=_log)
+    print(f"indexed into {settings.index_dir}: {report.summary()}")
+    return 0
+
+
+def _load_retriever(settings: Settings):
+    from .indexing import ensure_index
+    from .retrieval import Retriever
+
+    embedder = _embedder(settings)
+    data = ensure_index(settings, embedder, log=_log)
+    return Retriever(data, embedder, settings)
+
+
+def cmd_search(args) -> int:
+    settings = _settings(args)
+    retriever = _load_retriever(settings)
+    passages = retriever.search(args.query, k=settings.k, mode=settings.mode)
+    if args.json:
+        print(json.dumps({"results": [p.to_dict() for p in passages]}, ensure_ascii=False, indent=1))
+        return 0
+    if not passages:
+        print("no results")
+    for p in passages:
+        c = p.chunk
+        where = c.source + (f", page {c.page}" if c.page else "")
+        print(f"[{p.rank}] {p.score:.4f}  {c.title or c.doc_id}  ({where}, chars {c.start}-{c.end})")
+        text = " ".join(c.text.split())
+        print("    " + (text[:400] + "…" if len(text) > 400 else text))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .battery import load_battery
+    from .evaluation import run_retrieval, write_run
+
+    if args.k < 1:
+        raise InputError("--k must be at least 1")
+    settings = _settings(args)
+    battery = load_battery(args.battery, strict=args.strict)
+    for line in battery.errors:
+        _log(f"warning: {line}")
+    if args.limit is not None:
+        if args.limit < 1:
+            raise InputError("--limit must be at least 1")
+        battery.questions = battery.questions[:args.limit]
+    out = args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    retriever = _load_retriever(settings)
+    if not args.retrieval_only:
+        raise InputError("answer evaluation is not available yet; use --retrieval-only")
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(battery.questions), desc="questions", unit="q", disable=None, file=sys.stderr)
+
+    def progress(done, total, running):
+        bar.update(1)
+        bar.set_postfix({k: f"{v:.3f}" for k, v in running.items()})
+
+    run = run_retrieval(battery, retriever, k=args.k, mode=settings.mode, progress=progress)
+    bar.close()
+    write_run(run, out)
+    m = run.report["metrics"]
+    print(f"{run.report['n']} questions ({len(battery.errors)} malformed lines skipped)")
+    for name, value in m.items():
+        print(f"  {name:16s} {value}")
+    print(f"wrote {out / 'report.json'} and {out / 'results.jsonl'}")
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "eval": cmd_eval}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except RagError as exc:
+        _err(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except Exception as exc:  # the last line of defence: one line, not a traceback
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        _err(f"unexpected {type(exc).__name__}: {exc}")
+        return 1

