@@ -186,13 +186,9 @@ class OpenAILLM:
                     if text:
                         got += 1
                         yield text
-        except LLMError:
-            raise
         except (httpx2.TimeoutException, TimeoutError):
             raise LLMTimeoutError(f"LLM endpoint {self.url} stalled mid-stream after {got} "
                                   f"chunks (timeout {self.timeout:g} s)") from None
-        except GeneratorExit:
-            raise
         except Exception as exc:
             raise LLMError(f"stream from LLM endpoint {self.url} broke after {got} chunks: "
                            f"{self._clean(exc.__cause__ or exc)}") from None

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 PARALLEL = 2
 """Request slots; each gets the full ``local_ctx`` (n_ctx = local_ctx * PARALLEL)."""
 BUNDLED_NAME = "gemma-3-270m"
+POLL = 0
+"""llama.cpp worker busy-wait level (0-100, its default 50). 0 = sleep instead of spin:
+on 2 shared cores, spinning workers starve each other and the embedder (tail latency)."""
 
 
 def default_cache_dir() -> Path:
@@ -120,6 +123,8 @@ class LocalServer:
         params.n_parallel = self.parallel
         params.cpuparams.n_threads = self.threads
         params.cpuparams_batch.n_threads = self.threads
+        for cpu in (params.cpuparams, params.cpuparams_batch):
+            cpu.poll = POLL
         params.hostnames = ["127.0.0.1"]
         params.cache_ram_mib = 256  # bound the host-RAM prompt cache (default 8 GiB)
         params.verbosity = 1  # errors only; llama.cpp is very chatty at the default 3

@@ -11,7 +11,7 @@ Reusable by any test that needs a misbehaving (or well-behaved) LLM endpoint::
 
 Modes:
     ok          200 with a JSON body, or SSE events (one per word) when ``stream`` is true
-    500         500 with a JSON error body
+    500         500 with a JSON error body carrying ``error_message``
     429         429 with ``Retry-After: <retry_after>``
     malformed   200 ``application/json`` whose body is not JSON
     no_choices  200 valid JSON without ``choices``
@@ -20,7 +20,8 @@ Modes:
                 incomplete); a non-streaming request gets its connection closed with no reply
 
 Routes: POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /health.
-Every request is recorded in ``.requests`` as ``(path, json_body_or_None, headers_dict)``.
+Every request is recorded in ``.requests`` as ``(path, json_body_or_None, headers)``,
+with header names lower-cased.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class StubLLMServer:
                  *, retry_after: str = "0", stall_seconds: float = 5.0, die_after: int = 2,
                  host: str = "127.0.0.1") -> None:
         self.reply = reply
+        self.error_message = "stub internal error"
         self.mode = mode
         self.script: list[str] = []
         self.retry_after = retry_after
@@ -56,8 +58,8 @@ class StubLLMServer:
         handler = type("Handler", (_Handler,), {"stub": self})
         self._httpd = _QuietServer((self.host, 0), handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="stub-llm",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+                                        name="stub-llm", daemon=True)
         self._thread.start()
         return self
 
@@ -146,7 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        self.stub.requests.append((self.path, None, dict(self.headers)))
+        self.stub.requests.append((self.path, None, {k.lower(): v for k, v in self.headers.items()}))
         if self.path.rstrip("/") in ("/health", "/v1/health"):
             self._send_json(200, {"status": "ok"})
         elif self.path.rstrip("/") == "/v1/models":
@@ -167,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw or b"{}")
         except ValueError:
             body = None
-        self.stub.requests.append((self.path, body, dict(self.headers)))
+        self.stub.requests.append((self.path, body, {k.lower(): v for k, v in self.headers.items()}))
         path = self.path.rstrip("/")
         if path not in ("/v1/completions", "/v1/chat/completions"):
             self._send_json(404, {"error": {"message": f"no route {path}"}})
@@ -179,7 +181,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.stub._stopping.wait(self.stub.stall_seconds)
             mode = "ok"
         if mode == "500":
-            self._send_json(500, {"error": {"message": "stub internal error", "type": "server_error"}})
+            self._send_json(500, {"error": {"message": self.stub.error_message,
+                                             "type": "server_error"}})
         elif mode == "429":
             self._send_json(429, {"error": {"message": "stub rate limit", "type": "rate_limit"}},
                             {"Retry-After": self.stub.retry_after})
