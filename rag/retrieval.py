@@ -1,8 +1,10 @@
 """Hybrid retrieval: dense FAISS inner product and BM25, fused.
 
-Fusion is reciprocal rank fusion with per-retriever weights. Every returned passage
-carries its dense cosine and BM25 score, whichever retriever found it, so later stages
-(refusal, the UI) can reason about the evidence.
+Each retriever proposes ``candidates`` chunks. In hybrid mode every candidate is scored by
+both: ``dense_weight * cosine + bm25_weight * bm25 / best_bm25`` (linear fusion, the
+default), or by reciprocal rank fusion. Every returned passage carries its dense cosine
+and BM25 score, whichever retriever found it, so later stages (refusal, the UI) can reason
+about the evidence.
 """
 
 from __future__ import annotations
@@ -37,33 +39,41 @@ class Retriever:
             return []
         n = min(max(self.settings.candidates, k), n_chunks)
         qvec = self.embedder.embed_query(query)
+        bm25 = self.data.bm25.scores(query)
 
-        dense_rank: dict[int, int] = {}
+        candidates: list[int] = []
         if mode in ("hybrid", "dense"):
             _, ids = dense.search(self.data.faiss_index, qvec, n)
-            dense_rank = {int(i): r for r, i in enumerate(ids)}
-        bm25_scores = self.data.bm25.scores(query)
-        bm25_rank: dict[int, int] = {}
+            candidates.extend(int(i) for i in ids)
         if mode in ("hybrid", "bm25"):
-            top = _top(bm25_scores, n)
-            bm25_rank = {int(i): r for r, i in enumerate(top) if bm25_scores[i] > 0}
-
-        s = self.settings
-        fused: dict[int, float] = {}
-        for ranks, weight in ((dense_rank, s.dense_weight), (bm25_rank, s.bm25_weight)):
-            for i, r in ranks.items():
-                fused[i] = fused.get(i, 0.0) + weight / (s.rrf_k + r + 1)
-        if mode == "dense" and not fused:
+            candidates.extend(int(i) for i in _top(bm25, n) if bm25[i] > 0)
+        rows = np.array(sorted(set(candidates)), dtype=np.int64)
+        if not len(rows):
             return []
-        best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
-        rows = np.array(best, dtype=np.int64)
-        cosines = np.asarray(self.data.vectors[rows], dtype=np.float32) @ qvec if len(rows) else []
-        passages = []
-        for rank, (i, cos) in enumerate(zip(best, cosines), start=1):
-            passages.append(Passage(rank=rank, score=float(fused[i]), chunk=self.data.chunks[i],
-                                    scores={"dense": float(cos), "bm25": float(bm25_scores[i]),
-                                            "fused": float(fused[i])}))
-        return passages
+        cos = np.asarray(self.data.vectors[rows], dtype=np.float32) @ qvec
+        lex = bm25[rows]
+        fused = self._fuse(mode, cos, lex)
+        order = np.lexsort((rows, -fused))[:k]
+        return [Passage(rank=r, score=float(fused[i]), chunk=self.data.chunks[int(rows[i])],
+                        scores={"dense": float(cos[i]), "bm25": float(lex[i]), "fused": float(fused[i])})
+                for r, i in enumerate(order, start=1)]
+
+    def _fuse(self, mode: str, cos: np.ndarray, lex: np.ndarray) -> np.ndarray:
+        s = self.settings
+        if mode == "dense":
+            return cos
+        if mode == "bm25":
+            return lex
+        if s.fusion == "rrf":
+            return s.dense_weight / (s.rrf_k + 1 + _ranks(cos)) + s.bm25_weight / (s.rrf_k + 1 + _ranks(lex))
+        best = float(lex.max()) if len(lex) else 0.0
+        return s.dense_weight * cos + s.bm25_weight * (lex / best if best > 0 else lex)
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    ranks = np.empty(len(scores), dtype=np.float64)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
+    return ranks
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
