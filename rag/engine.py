@@ -1,0 +1,144 @@
+"""The Engine: one loaded index, one embedder and one LLM, shared by CLI, UI and batteries.
+
+It owns the index lifecycle (load, build if missing, update when stale, add and remove
+documents) and guarantees that a question never sees a half-updated index: updates build a
+new version off to the side and swap it in under a lock, and a question asked while an
+update runs waits for it (up to ``wait_seconds``) or gets a clear "indexing" error.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from .config import Settings
+from .embedding import Embedder, build_embedder
+from .errors import IndexNotFoundError, RagError
+from .indexing import IndexReport, ensure_index, index_paths
+from .models import Answer, Passage
+from .retrieval import Retriever
+from .store import IndexData
+
+Log = Callable[[str], None]
+
+
+class IndexBusyError(RagError):
+    """The index is being updated and did not finish within the wait."""
+
+
+class Engine:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, llm=None,
+                 inputs: Sequence[Path] | None = None, log: Log = print):
+        self.settings = settings
+        self.embedder = embedder or build_embedder(settings)
+        self._llm = llm
+        self._llm_lock = threading.Lock()
+        self.inputs = [Path(p) for p in inputs] if inputs is not None else None
+        self.log = log
+        self._data: IndexData | None = None
+        self._update_lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+        self.wait_seconds = 120.0
+
+    # ------------------------------------------------------------------ index
+    def load(self) -> IndexData:
+        """Load the index, building it or bringing it up to date with the inputs first."""
+        with self._update_lock:
+            self._idle.clear()
+            try:
+                if self.inputs is None:
+                    self._data = ensure_index(self.settings, self.embedder, log=self.log)
+                else:
+                    self._data = ensure_index(self.settings, self.embedder, log=self.log,
+                                              default_paths=self.existing_inputs())
+                    if [str(p.resolve()) for p in self.existing_inputs()] != self._data.manifest.get("inputs"):
+                        self._data, report = index_paths(self.existing_inputs(), self.settings, self.embedder,
+                                                         log=self.log)
+                        self.log(report.summary())
+            finally:
+                self._idle.set()
+        return self._data
+
+    def existing_inputs(self) -> list[Path]:
+        return [p for p in (self.inputs or []) if p.exists()]
+
+    @property
+    def data(self) -> IndexData:
+        if not self._idle.wait(self.wait_seconds):
+            raise IndexBusyError("the index is being updated; try again in a moment")
+        if self._data is None:
+            self.load()
+        return self._data
+
+    @property
+    def indexing(self) -> bool:
+        return not self._idle.is_set()
+
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> IndexReport:
+        """Re-read the inputs and update the index incrementally; questions wait meanwhile."""
+        if self.inputs is None:
+            raise IndexNotFoundError("this engine has no input folders to re-index")
+        with self._update_lock:
+            self._idle.clear()
+            try:
+                self._data, report = index_paths(self.existing_inputs(), self.settings, self.embedder,
+                                                 log=self.log, progress=progress)
+            finally:
+                self._idle.set()
+        return report
+
+    def documents(self) -> list[dict]:
+        docs = self.data.documents
+        return [{"doc_id": doc_id, **info} for doc_id, info in sorted(docs.items())]
+
+    def retriever(self) -> Retriever:
+        return Retriever(self.data, self.embedder, self.settings)
+
+    # ------------------------------------------------------------------ LLM
+    @property
+    def llm(self):
+        if self._llm is None:
+            with self._llm_lock:
+                if self._llm is None:
+                    from .llm import build_llm
+
+                    self._llm = build_llm(self.settings)
+        return self._llm
+
+    def llm_description(self) -> str:
+        if self._llm is not None:
+            return getattr(self._llm, "description", repr(self._llm))
+        if self.settings.uses_remote_llm:
+            from .llm import safe_url
+
+            return f"endpoint {safe_url(self.settings.openai_base_url or 'https://api.openai.com/v1')} " \
+                   f"model {self.settings.model or 'default'}"
+        return "embedded " + (Path(self.settings.local_model_path).name if self.settings.local_model_path
+                              else "gemma-3-270m (llama.cpp, local)")
+
+    # ------------------------------------------------------------------ questions
+    def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
+        return self.retriever().search(query, k=k, mode=mode)
+
+    def answer(self, question: str, history: Sequence[dict] = (), k: int | None = None,
+               mode: str | None = None) -> Answer:
+        from .qa import answer
+
+        return answer(question, history=history, retriever=self.retriever(), llm=self.llm,
+                      settings=self.settings, k=k, mode=mode)
+
+    def stream(self, question: str, history: Sequence[dict] = (), k: int | None = None,
+               mode: str | None = None) -> Iterator[str | Answer]:
+        """Text deltas as the model writes, then the final verified Answer."""
+        from .qa import stream_answer
+
+        return stream_answer(question, history=history, retriever=self.retriever(), llm=self.llm,
+                             settings=self.settings, k=k, mode=mode)
+
+    def status(self) -> dict:
+        data = self._data
+        return {"llm": self.llm_description(), "embedder": self.embedder.name,
+                "documents": len(data.documents) if data else 0,
+                "chunks": len(data.chunks) if data else 0, "indexing": self.indexing}
