@@ -60,9 +60,9 @@ def current_version(index_dir: Path) -> Path | None:
         name = pointer.read_text().strip()
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise IndexCorruptError(f"cannot read {pointer}: {exc}; {rebuild_hint(index_dir)}") from None
-    if not name or "/" in name or name.startswith("."):
+    if not name or "/" in name or "\x00" in name or name.startswith("."):
         raise IndexCorruptError(f"{pointer} is corrupt; {rebuild_hint(index_dir)}")
     return Path(index_dir) / name
 
@@ -141,7 +141,9 @@ def write(index_dir: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndar
     bm25.save(tmp / "bm25")
     manifest = dict(manifest, format=FORMAT, dense_index=dense.kind(faiss_index),
                     counts={"documents": len(manifest.get("documents", {})), "chunks": len(chunks)})
-    manifest["file_sizes"] = {f: (tmp / f).stat().st_size for f in FILES if f != "manifest.json"}
+    # Every data file (BM25's too), so a truncated one is caught at load time.
+    manifest["file_sizes"] = {f.relative_to(tmp).as_posix(): f.stat().st_size
+                              for f in sorted(tmp.rglob("*")) if f.is_file() and f.name != "manifest.json"}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
     for f in tmp.rglob("*"):
         if f.is_file():
