@@ -133,6 +133,15 @@ def chunk_document(doc: Document, chunk_words: int = 120, overlap: int = 1) -> l
             else:
                 groups.append(current)
                 keep = current[-overlap:] if overlap and len(current) > overlap else []
+                # Overlap only within a paragraph: none when ``s`` starts a new one, and
+                # none from before a break inside ``keep``. Otherwise a later paragraph
+                # cut could emit a chunk made of nothing but the repeated sentences.
+                if s.paragraph_start:
+                    keep = []
+                for j in range(len(keep) - 1, 0, -1):
+                    if keep[j].paragraph_start:
+                        keep = keep[j:]
+                        break
                 if keep and sum(k.words for k in keep) + s.words > chunk_words:
                     keep = []
                 current = list(keep)
