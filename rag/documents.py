@@ -42,7 +42,7 @@ def decode_text(data: bytes, name: str) -> str:
     for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
         if data.startswith(bom):
             try:
-                return data.decode(codec)
+                return clean_text(data.decode(codec))
             except UnicodeDecodeError:
                 break
     try:
