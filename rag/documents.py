@@ -61,6 +61,12 @@ def clean_text(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+_HTML_BLOCKS = ["address", "article", "aside", "blockquote", "caption", "dd", "details", "dialog", "div",
+                "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4",
+                "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary",
+                "table", "td", "th", "tr", "ul"]
+
+
 def html_to_text(html: str) -> tuple[str, str]:
     """Visible text and title of an HTML page: no scripts, styles, or hidden elements."""
     from bs4 import BeautifulSoup
@@ -77,8 +83,14 @@ def html_to_text(html: str) -> tuple[str, str]:
         if "hidden" in attrs or attrs.get("aria-hidden") == "true" or "display:none" in style \
                 or "visibility:hidden" in style:
             tag.decompose()
+    # Only block elements break lines: <b>, <a>, <span> ... stay inside their sentence.
+    for tag in soup.find_all("br"):
+        tag.replace_with("\n")
+    for tag in soup.find_all(_HTML_BLOCKS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
     blocks = []
-    for line in soup.get_text("\n").split("\n"):
+    for line in soup.get_text("").split("\n"):
         line = " ".join(line.split())
         if line:
             blocks.append(line)
