@@ -119,7 +119,8 @@ def chunk_document(doc: Document, chunk_words: int = 120, overlap: int = 1) -> l
     current: list[Sentence] = []
     words = 0
     for s in sentences:
-        if current and words + s.words > chunk_words:
+        # A loop: a paragraph cut may leave too much in ``current`` for ``s`` to fit.
+        while current and words + s.words > chunk_words:
             # Prefer a paragraph break in the second half of the chunk.
             cut = None
             running = 0
