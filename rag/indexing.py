@@ -20,7 +20,7 @@ from .chunking import chunk_document
 from .config import Settings
 from .documents import SUPPORTED_SUFFIXES, iter_files, load_documents
 from .embedding import Embedder
-from .errors import EmptyCorpusError, IndexCorruptError, IndexNotFoundError
+from .errors import EmptyCorpusError, IndexCorruptError, IndexNotFoundError, InputError
 from .models import Chunk, Document
 
 EMBED_FORMAT = "title-newline-text/1"
@@ -97,6 +97,9 @@ def index_paths(paths: Sequence[Path | str], settings: Settings, embedder: Embed
     t0 = time.perf_counter()
     paths = [Path(p).resolve() for p in paths]
     report = IndexReport()
+    for p in paths:  # before the lock, which would create the index folder for a typo
+        if not p.exists():
+            raise InputError(f"no such file or folder: {p}")
     with store.lock(settings.index_dir):
         loaded = load_documents(paths, settings.max_file_bytes, warn=lambda m: log(f"warning: {m}"))
         report.skipped = loaded.skipped
