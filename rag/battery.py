@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .documents import clean_text
 from .errors import InputError
 
 
@@ -61,6 +62,8 @@ def question_from_record(record, where: str, fallback_id: str) -> Question:
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
     text = record.get("question")
+    if isinstance(text, str):
+        text = clean_text(text)  # control characters and lone surrogates out
     if not isinstance(text, str) or not text.strip():
         raise ValueError('missing or empty "question"')
     qid = record.get("id", fallback_id)
@@ -86,6 +89,8 @@ def _parse_jsonl(path: Path, data: bytes, battery: Battery) -> None:
             battery.errors.append(f"{where}: invalid JSON ({exc.msg})")
         except UnicodeDecodeError:
             battery.errors.append(f"{where}: not UTF-8")
+        except RecursionError:
+            battery.errors.append(f"{where}: invalid JSON (nested too deeply)")
         except ValueError as exc:
             battery.errors.append(f"{where}: {exc}")
 
@@ -95,6 +100,8 @@ def _parse_csv(path: Path, data: bytes, battery: Battery) -> None:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text") from None
+    # The default field limit (128 KiB) raises on a long cell; the file size bounds it anyway.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.DictReader(text.splitlines())
     if not reader.fieldnames or "question" not in reader.fieldnames:
         raise InputError(f"{path}: a CSV battery needs a 'question' column")
@@ -148,3 +155,17 @@ def load_battery(paths: list[Path | str], strict: bool = False) -> Battery:
         raise InputError("the battery has no valid questions"
                          + (f" ({len(battery.errors)} malformed; first: {battery.errors[0]})" if battery.errors else ""))
     return battery
+
+
+def select(questions: list[Question], sample: int | None = None, seed: int = 0,
+           limit: int | None = None) -> list[Question]:
+    """A fixed random sample of ``sample`` questions (same seed, same questions, kept in
+    battery order), then the first ``limit`` of them."""
+    import random
+
+    if sample is not None and sample < len(questions):
+        keep = set(random.Random(seed).sample(range(len(questions)), sample))
+        questions = [q for i, q in enumerate(questions) if i in keep]
+    if limit is not None:
+        questions = questions[:limit]
+    return questions
