@@ -1,4 +1,226 @@
-"""Gradio chat UI (placeholder until the UI lands): says so instead of crashing."""
+"""Gradio chat UI: ``python app.py`` serves http://127.0.0.1:7860.
+
+This file only builds the layout and wires events; answering, rendering, sessions and
+uploads live in ``rag/`` (rag.engine, rag.chat, rag.presenting, rag.uploads).
+
+Environment: GRADIO_SERVER_NAME (default 127.0.0.1), GRADIO_SERVER_PORT (default 7860),
+RAG_AUTH=user:password for basic auth, plus every RAG_* setting of rag.config.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import gradio as gr
+
+from rag import presenting, uploads
+from rag.chat import ChatSession, ask
+from rag.config import Settings
+from rag.engine import Engine
+from rag.errors import InputError, RagError
+
+EXAMPLES = [
+    "How large is the trade volume between Iran and Iraq?",
+    "Who was on a state visit to Tehran?",
+    "Which sectors do the joint infrastructure projects cover?",
+    "What did Raisi say about foreign forces in the region?",
+]
+QUEUE_CONCURRENCY = 2
+"""Questions answered at once: the embedded model has 2 cores; more would only slow each."""
+QUEUE_MAX_SIZE = 32
+
+
+def build_app(engine: Engine) -> gr.Blocks:
+    settings = engine.settings
+
+    def status_line() -> str:
+        return presenting.render_status(engine.status())
+
+    def documents_view():
+        try:
+            docs = engine.documents()
+        except RagError:
+            docs = []
+        names = uploads.list_uploads(settings)
+        return (presenting.documents_table(docs, names),
+                gr.update(choices=names, value=names[0] if names else None))
+
+    # ------------------------------------------------------------------ handlers
+    def respond(question: str, session: ChatSession):
+        try:
+            events = ask(engine, session, question)
+            for event in events:
+                yield session.messages(), session.sources_html(), session, ""
+                if event == "error":
+                    gr.Warning(session.turns[-1].error)
+        except InputError as exc:
+            gr.Warning(str(exc))
+            yield session.messages(), session.sources_html(), session, question
+
+    def select(session: ChatSession, evt: gr.SelectData):
+        session.select_message(evt.index if isinstance(evt.index, int) else evt.index[0])
+        return session.sources_html(), session
+
+    def clear(session: ChatSession):
+        session.clear()
+        return [], session.sources_html(), session
+
+    def set_k(k, session: ChatSession):
+        session.k = int(k)
+        return session
+
+    def set_mode(mode, session: ChatSession):
+        session.mode = mode
+        return session
+
+    def add_files(files, progress=gr.Progress()):
+        files = files or []
+        taken = {d["doc_id"] for d in engine.documents()
+                 if uploads.owner_file(d) not in uploads.list_uploads(settings)}
+        saved, problems = [], []
+        for f in files:
+            path = getattr(f, "name", f)
+            try:
+                saved.append(uploads.save_upload(path, os.path.basename(str(path)), settings, reserved=taken))
+            except RagError as exc:
+                problems.append(str(exc))
+        for p in problems:
+            gr.Warning(p)
+        lines = []
+        if saved:
+            progress(0, desc="Indexing")
+            try:
+                report = engine.reindex(progress=lambda done, total: progress((done, total), desc="Embedding chunks"))
+                lines.append(f"Added {', '.join(s.name for s in saved)}. {report.summary()}")
+                lines.extend(f"Skipped: {s}" for s in report.skipped if any(x.name in s for x in saved))
+            except RagError as exc:
+                gr.Warning(str(exc))
+                lines.append(f"Indexing failed: {exc}")
+        lines.extend(f"Rejected: {p}" for p in problems)
+        table, choices = documents_view()
+        return "  \n".join(presenting.escape_markdown(x) for x in lines), table, choices, status_line(), None
+
+    def remove_file(name):
+        if not name:
+            gr.Warning("Choose an uploaded document to remove.")
+            table, choices = documents_view()
+            return "", table, choices, status_line()
+        try:
+            uploads.remove_upload(name, settings)
+            report = engine.reindex()
+            message = f"Removed {name}. {report.summary()}"
+        except RagError as exc:
+            gr.Warning(str(exc))
+            message = f"Could not remove {name}: {exc}"
+        table, choices = documents_view()
+        return presenting.escape_markdown(message), table, choices, status_line()
+
+    def refresh():
+        table, choices = documents_view()
+        return status_line(), table, choices
+
+    def ask_api(question: str) -> dict:
+        """Answer one question (no history); the same JSON as `python -m rag ask --json`."""
+        try:
+            from rag.chat import check_question
+
+            return engine.answer(check_question(question, settings)).to_dict()
+        except RagError as exc:
+            raise gr.Error(str(exc)) from None
+
+    # ------------------------------------------------------------------ layout
+    with gr.Blocks(title="Ask the documents") as demo:
+        session = gr.State(ChatSession.new(settings))
+        with gr.Row(equal_height=False):
+            gr.Markdown("## Ask the documents", elem_id="rag-title")
+        status = gr.Markdown(status_line(), elem_id="rag-status")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chatbot = gr.Chatbot(elem_id="rag-chat", height=480, show_label=False,
+                                     latex_delimiters=[], feedback_options=None, buttons=["copy"],
+                                     placeholder="Answers cite their sources as [n]: click one to see "
+                                                 "the exact sentence.")
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(placeholder="Ask about the documents…", show_label=False,
+                                          scale=8, min_width=220, autofocus=True, elem_id="rag-question",
+                                          max_length=settings.max_question_chars, submit_btn="Ask")
+                    clear_btn = gr.Button("Clear", size="sm", scale=0, min_width=70, elem_id="rag-clear")
+            with gr.Column(scale=2, min_width=300):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(presenting.render_sources(None, None), elem_id="rag-sources-box")
+        gr.Examples(EXAMPLES, inputs=[question], label="Example questions")
+        with gr.Row(equal_height=False):
+            with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
+                k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve (top-k)")
+                mode = gr.Radio(["hybrid", "dense", "bm25"], value=settings.mode, label="Retrieval mode")
+            with gr.Accordion("Documents", open=False, elem_id="rag-docs"):
+                upload = gr.File(label="Upload .txt, .md, .html, .pdf or .jsonl "
+                                       f"(up to {settings.max_upload_bytes // (1024 * 1024)} MB each)",
+                                 file_count="multiple", file_types=sorted(uploads.ALLOWED_SUFFIXES),
+                                 elem_id="rag-upload", height=110)
+                upload_msg = gr.Markdown(elem_id="rag-upload-msg")
+                docs = gr.Dataframe(headers=["Title", "Source", "Chunks", "Origin"], interactive=False,
+                                    wrap=True, elem_id="rag-docs-table")
+                with gr.Row(equal_height=True):
+                    to_remove = gr.Dropdown(label="Uploaded document", choices=[], scale=3)
+                    remove = gr.Button("Remove", variant="stop", scale=1, min_width=90)
+
+        # -------------------------------------------------------------- events
+        question.submit(respond, [question, session], [chatbot, sources, session, question],
+                        api_visibility="private", show_progress="hidden")
+        chatbot.select(select, [session], [sources, session], api_visibility="private",
+                       concurrency_limit=None, show_progress="hidden")
+        for trigger in (clear_btn.click, chatbot.clear):  # our button and the chatbot's own trash icon
+            trigger(clear, [session], [chatbot, sources, session], api_visibility="private",
+                    concurrency_limit=None)
+        k.change(set_k, [k, session], [session], api_visibility="private", concurrency_limit=None)
+        mode.change(set_mode, [mode, session], [session], api_visibility="private", concurrency_limit=None)
+        upload.upload(add_files, [upload], [upload_msg, docs, to_remove, status, upload],
+                      api_visibility="private", concurrency_limit=1, concurrency_id="index")
+        remove.click(remove_file, [to_remove], [upload_msg, docs, to_remove, status],
+                     api_visibility="private", concurrency_limit=1, concurrency_id="index")
+        demo.load(refresh, None, [status, docs, to_remove], api_visibility="private", concurrency_limit=None)
+        gr.api(ask_api, api_name="ask")
+    demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
+    return demo
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise InputError("RAG_AUTH must look like user:password")
+    return user, password
+
+
+def main() -> int:
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        settings = Settings.from_env()
+        auth = parse_auth(settings.auth)
+        port = int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
+        host = os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+        settings.upload_dir.mkdir(parents=True, exist_ok=True)
+        engine = Engine(settings, inputs=[settings.seeds_dir, settings.upload_dir], log=log)
+        log("loading the index…")
+        engine.load()
+        log("starting the language model…")
+        engine.llm  # start the embedded server now, not on the first question
+        engine.search("warm-up", k=1)
+        log(presenting.render_status(engine.status()).replace("**", ""))
+    except (RagError, ValueError) as exc:
+        log(f"error: {exc}")
+        return 2 if isinstance(exc, InputError) else 1
+    demo = build_app(engine)
+    demo.launch(server_name=host, server_port=port, auth=auth, share=False,
+                max_file_size=settings.max_upload_bytes, css=presenting.CSS, head=presenting.PAGE_JS,
+                footer_links=["api"])
+    return 0
+
 
 if __name__ == "__main__":
-    print("The chat UI is coming; meanwhile use: python -m rag search \"QUESTION\"")
+    raise SystemExit(main())

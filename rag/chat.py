@@ -1,0 +1,145 @@
+"""A chat session: its turns, each answer's own sources, and the streaming of one turn.
+
+The UI keeps one :class:`ChatSession` per browser session (in ``gr.State``); the shared
+:class:`rag.engine.Engine` only answers. Nothing here imports gradio: :func:`ask` yields
+plain updates that the UI turns into component values.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from .config import Settings
+from .errors import InputError, LLMError, RagError
+from .models import Answer
+from . import presenting
+
+
+@dataclass
+class Turn:
+    question: str
+    text: str = ""
+    """What the assistant said (streamed text, then the verified answer's text)."""
+    answer: dict | None = None
+    """``Answer.to_dict()`` once finished."""
+    error: str | None = None
+    done: bool = False
+    waiting: bool = False
+    """The index was being updated when the question came; it waits for the new version."""
+
+
+@dataclass
+class ChatSession:
+    turns: list[Turn] = field(default_factory=list)
+    selected: int | None = None
+    """The turn whose sources the panel shows."""
+    k: int = 5
+    mode: str = "hybrid"
+
+    @classmethod
+    def new(cls, settings: Settings) -> "ChatSession":
+        return cls(k=settings.k, mode=settings.mode)
+
+    def history(self) -> list[dict]:
+        """Earlier finished turns as ``{"role", "content"}`` messages for follow-up rewriting."""
+        out: list[dict] = []
+        for t in self.turns:
+            if t.done and t.answer and not t.error and not t.answer.get("error"):
+                out.append({"role": "user", "content": t.question})
+                out.append({"role": "assistant", "content": t.answer.get("text") or ""})
+        return out
+
+    def messages(self) -> list[dict]:
+        """Chatbot messages: user, then assistant, per turn (message index = 2 * turn + 1)."""
+        out: list[dict] = []
+        for i, t in enumerate(self.turns):
+            out.append({"role": "user", "content": presenting.escape_markdown(t.question)})
+            if t.error:
+                content = presenting.render_error(t.error)
+            elif t.answer is not None:
+                content = presenting.render_answer(t.answer, i)
+            else:
+                content = (presenting.render_streaming(t.text) if t.text else
+                           "*Waiting for the index update to finish…*" if t.waiting else
+                           "*Searching the documents…*")
+            out.append({"role": "assistant", "content": content})
+        return out
+
+    def sources_html(self) -> str:
+        turn = self.selected
+        if turn is None or not (0 <= turn < len(self.turns)):
+            return presenting.render_sources(None, None)
+        return presenting.render_sources(self.turns[turn].answer, turn)
+
+    def select_message(self, index: int) -> None:
+        """Select the turn of chatbot message ``index`` (user or assistant message)."""
+        turn = int(index) // 2
+        if 0 <= turn < len(self.turns) and self.turns[turn].answer is not None:
+            self.selected = turn
+
+    def clear(self) -> None:
+        self.turns.clear()
+        self.selected = None
+
+
+def check_question(question: str | None, settings: Settings) -> str:
+    """The stripped question, or InputError for an empty or over-long one."""
+    q = (question or "").strip()
+    if not q:
+        raise InputError("Type a question first.")
+    if len(q) > settings.max_question_chars:
+        raise InputError(f"The question is {len(q)} characters long; the limit is "
+                         f"{settings.max_question_chars}.")
+    return q
+
+
+def _fallback_passages(engine, question: str, k: int, mode: str) -> list[dict]:
+    try:
+        return [p.to_dict() for p in engine.search(question, k=k, mode=mode)]
+    except RagError:
+        return []
+
+
+def ask(engine, session: ChatSession, question: str) -> Iterator[str]:
+    """Answer ``question`` in ``session``, streaming; yields an event name after each change.
+
+    Events: ``"started"``, ``"delta"`` (more text), ``"done"`` (the verified answer is in
+    ``session.turns[-1].answer``), ``"error"`` (``session.turns[-1].error`` says why; a
+    failing LLM still leaves the retrieved passages in the turn's answer).
+    Raises InputError for a bad question before any turn is added.
+    """
+    q = check_question(question, engine.settings)
+    history = session.history()
+    turn = Turn(question=q)
+    turn.waiting = bool(getattr(engine, "indexing", False))
+    session.turns.append(turn)
+    yield "started"
+    t0 = time.perf_counter()
+    try:
+        for item in engine.stream(q, history, k=session.k, mode=session.mode):
+            if isinstance(item, Answer):
+                turn.answer = item.to_dict()
+                turn.text = item.text
+            elif item:
+                turn.text += item
+                yield "delta"
+    except LLMError as exc:
+        passages = _fallback_passages(engine, q, session.k, session.mode)
+        turn.answer = {"question": q, "text": turn.text, "citations": [], "refused": False,
+                       "error": str(exc), "passages": passages,
+                       "timings": {"total": (time.perf_counter() - t0) * 1000}}
+    except RagError as exc:
+        turn.error = str(exc)
+        turn.done = True
+        yield "error"
+        return
+    if turn.answer is None:
+        turn.error = "the answer stream ended without a final answer"
+        turn.done = True
+        yield "error"
+        return
+    turn.done = True
+    session.selected = len(session.turns) - 1
+    yield "done"

@@ -1,0 +1,247 @@
+"""UI logic without a browser: rendering, upload validation, chat sessions, and the app's /ask."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag import presenting, uploads
+from rag.chat import ChatSession, ask, check_question
+from rag.config import Settings
+from rag.embedding import HashEmbedder
+from rag.engine import Engine
+from rag.errors import InputError
+from rag.llm import FakeLLM
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ui_fakes  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = "raisi-iraq-trade-press-conference.txt"
+
+
+def _citation(**over):
+    text = "First sentence here. The trade reached 10 billion euros. Last one."
+    c = {"n": 1, "chunk_id": "c1", "doc_id": "d.txt", "source": "d.txt", "title": "Doc", "page": None,
+         "start": 100, "end": 100 + len(text), "text": text, "sentence": "The trade reached 10 billion euros.",
+         "sentence_start": 121, "sentence_end": 156, "supported": True, "score": 0.8123}
+    c.update(over)
+    return c
+
+
+# ---------------------------------------------------------------------------- presenting
+def test_answer_links_valid_markers_and_drops_invented_ones():
+    answer = {"question": "q", "text": "It was 10 billion euros [1][7].", "citations": [_citation()]}
+    md = presenting.render_answer(answer, turn=3)
+    assert '<a href="#src-3-1" class="rag-cite"' in md
+    assert "[7]" not in md and "src-3-7" not in md
+
+
+def test_answer_text_cannot_inject_markup():
+    answer = {"question": "q", "text": '<img src=x onerror="alert(1)"> ![x](http://evil/x.png) [1]',
+              "citations": [_citation()]}
+    md = presenting.render_answer(answer, turn=0)
+    assert "<img" not in md and "&lt;img" in md
+    assert "\\!\\[x\\]\\(" in md  # the markdown image is escaped, so nothing is fetched
+
+
+def test_unsupported_citation_is_marked_in_chat_and_panel():
+    answer = {"question": "q", "text": "Claim [1].", "citations": [_citation(supported=False)]}
+    assert "⚠" in presenting.render_answer(answer, 0)
+    assert "unsupported" in presenting.render_sources(answer, 0)
+
+
+def test_refusal_and_llm_error_are_rendered_as_such():
+    refusal = presenting.render_answer({"text": "I can't find that.", "refused": True}, 0)
+    assert refusal.startswith("**Not found in the documents.**")
+    failed = presenting.render_answer({"text": "", "error": "endpoint down"}, 0)
+    assert "language model failed" in failed and "endpoint down" in failed
+
+
+def test_sources_highlight_the_cited_sentence_and_escape_the_passage():
+    evil = _citation(text="<script>alert(1)</script> The trade reached 10 billion euros. End.",
+                     sentence_start=0, sentence_end=0)  # no usable offsets: found by search
+    html = presenting.render_sources({"question": "<b>q</b>", "citations": [_citation(), dict(evil, n=2)]}, 4)
+    assert 'id="src-4-1"' in html and 'id="src-4-2"' in html
+    assert html.count("<mark>The trade reached 10 billion euros.</mark>") == 2
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<b>q</b>" not in html
+    assert "d.txt" in html and "score 0.812" in html
+
+
+def test_sources_without_citations_list_the_retrieved_passages():
+    passage = {"rank": 1, "score": 0.5, "chunk_id": "c", "doc_id": "d", "source": "d.txt", "title": "D",
+               "page": 2, "text": "Some text."}
+    html = presenting.render_sources({"question": "q", "error": "down", "passages": [passage]}, 0)
+    assert "Retrieved passages (not cited)" in html and "page 2" in html and "Some text." in html
+
+
+# ---------------------------------------------------------------------------- uploads
+@pytest.mark.parametrize("raw, clean", [
+    ("../../etc/passwd.txt", "passwd.txt"),
+    ("..\\..\\win.ini.md", "win.ini.md"),
+    ("Ré sumé (1).PDF", "Re_sume_1.pdf"),
+    (".hidden.txt", "hidden.txt"),
+    ("a/b/.../notes.md", "notes.md"),
+])
+def test_sanitize_name(raw, clean):
+    assert uploads.sanitize_name(raw) == clean
+
+
+def _upload_settings(tmp_path, **over) -> Settings:
+    return Settings(upload_dir=tmp_path / "up", index_dir=tmp_path / "idx", **over)
+
+
+def test_upload_lands_in_the_upload_dir_under_its_sanitized_name(tmp_path):
+    src = tmp_path / "x"
+    src.write_text("hello world")
+    settings = _upload_settings(tmp_path)
+    saved = uploads.save_upload(src, "../../evil/../notes.txt", settings)
+    assert saved.path == (tmp_path / "up" / "notes.txt").resolve()
+    assert saved.path.read_text() == "hello world"
+    assert uploads.list_uploads(settings) == ["notes.txt"]
+    again = uploads.save_upload(src, "notes.txt", settings, reserved={"notes.txt"})
+    assert again.name == "notes-2.txt"  # a clash with a built-in document keeps both
+    assert not [p for p in (tmp_path / "up").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("name, data, why", [
+    ("a.exe", b"MZ...", "unsupported file type"),
+    ("a.pdf", b"<html>not a pdf</html>", "not a PDF"),
+    ("a.txt", b"abc\x00def", "NUL"),
+    ("a.md", b"\xff\xfe\xfa bad", "not UTF-8"),
+    ("a.txt", b"   \n", "empty"),
+    ("a.jsonl", b"not json\n", "not JSON"),
+    ("a.jsonl", b'{"title": "t"}\n', 'lacks "id" or "text"'),
+])
+def test_rejected_uploads_say_why(tmp_path, name, data, why):
+    src = tmp_path / "src"
+    src.write_bytes(data)
+    with pytest.raises(uploads.UploadError, match=why):
+        uploads.save_upload(src, name, _upload_settings(tmp_path))
+    assert uploads.list_uploads(_upload_settings(tmp_path)) == []
+
+
+def test_upload_size_limit(tmp_path):
+    src = tmp_path / "big.txt"
+    src.write_text("x" * 2000)
+    with pytest.raises(uploads.UploadError, match="upload limit"):
+        uploads.save_upload(src, "big.txt", _upload_settings(tmp_path, max_upload_bytes=1000))
+
+
+def test_remove_only_accepts_listed_uploads(tmp_path):
+    settings = _upload_settings(tmp_path)
+    (tmp_path / "up").mkdir()
+    (tmp_path / "keep.txt").write_text("outside")
+    with pytest.raises(uploads.UploadError):
+        uploads.remove_upload("../keep.txt", settings)
+    assert (tmp_path / "keep.txt").exists()
+    (tmp_path / "up" / "doc.md").write_text("# hi")
+    uploads.remove_upload("doc.md", settings)
+    assert uploads.list_uploads(settings) == []
+
+
+# ---------------------------------------------------------------------------- chat sessions
+@pytest.fixture
+def engine(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "rag.qa", _fake_qa())
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(ROOT / "seeds" / SEED, seeds / SEED)
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "idx", upload_dir=tmp_path / "up")
+    settings.upload_dir.mkdir()
+    eng = Engine(settings, embedder=HashEmbedder(), llm=FakeLLM(default="x"),
+                 inputs=[seeds, settings.upload_dir], log=lambda m: None)
+    eng.load()
+    return eng
+
+
+def _fake_qa():
+    import types
+
+    module = types.ModuleType("rag.qa")
+    module.stream_answer = ui_fakes.stream_answer
+    module.answer = ui_fakes.answer
+    return module
+
+
+def test_ask_streams_then_keeps_each_answers_own_sources(engine):
+    session = ChatSession.new(engine.settings)
+    events = list(ask(engine, session, "How large is the trade volume between Iran and Iraq?"))
+    assert events[0] == "started" and "delta" in events and events[-1] == "done"
+    first_sources = session.sources_html()
+    assert 'id="src-0-1"' in first_sources and "<mark>" in first_sources
+    list(ask(engine, session, "Who visited Tehran?"))
+    assert session.selected == 1 and 'id="src-1-1"' in session.sources_html()
+    assert [m["role"] for m in session.messages()] == ["user", "assistant"] * 2
+    assert len(session.history()) == 4
+    session.select_message(1)  # the first answer's message
+    assert session.sources_html() == first_sources
+
+
+def test_bad_questions_add_no_turn(engine):
+    session = ChatSession.new(engine.settings)
+    with pytest.raises(InputError, match="Type a question"):
+        list(ask(engine, session, "   "))
+    with pytest.raises(InputError, match="limit"):
+        list(ask(engine, session, "x" * (engine.settings.max_question_chars + 1)))
+    assert session.turns == []
+    assert check_question("  hi  ", engine.settings) == "hi"
+
+
+def test_llm_failure_keeps_the_sources(engine):
+    session = ChatSession.new(engine.settings)
+    events = list(ask(engine, session, "llmfail: trade volume between Iran and Iraq"))
+    assert events[-1] == "done"
+    turn = session.turns[-1]
+    assert turn.answer["error"] and turn.answer["passages"]
+    assert "language model failed" in session.messages()[-1]["content"]
+    assert "Retrieved passages (not cited)" in session.sources_html()
+    assert session.history() == []  # a failed turn is not fed back as context
+
+
+def test_refusal_is_not_an_error(engine):
+    session = ChatSession.new(engine.settings)
+    list(ask(engine, session, "refuse this please"))
+    assert session.turns[-1].error is None
+    assert session.messages()[-1]["content"].startswith("**Not found in the documents.**")
+
+
+# ---------------------------------------------------------------------------- the app
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_app_ask_endpoint_returns_the_answer_json(engine):
+    from gradio_client import Client
+
+    import app
+
+    demo = app.build_app(engine)
+    port = _free_port()
+    demo.launch(server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        result = client.predict("How large is the trade volume between Iran and Iraq?", api_name="/ask")
+        assert set(result) >= {"question", "text", "citations", "refused", "passages", "timings", "error"}
+        assert result["citations"][0]["source"] == SEED
+        with pytest.raises(Exception, match="Type a question"):
+            client.predict("  ", api_name="/ask")
+    finally:
+        demo.close()
+
+
+def test_parse_auth():
+    import app
+
+    assert app.parse_auth("ann:s3:cret") == ("ann", "s3:cret")
+    assert app.parse_auth(None) is None
+    with pytest.raises(InputError):
+        app.parse_auth("nopassword")
