@@ -67,11 +67,27 @@ _HTML_BLOCKS = ["address", "article", "aside", "blockquote", "caption", "dd", "d
                 "table", "td", "th", "tr", "ul"]
 
 
+def _drop_unclosed_comment(html: str) -> str:
+    """``html`` cut at a ``<!--`` that is never closed (browsers hide the rest of the page)."""
+    pos = 0
+    while (i := html.find("<!--", pos)) != -1:
+        if html.startswith(("<!-->", "<!--->"), i):  # empty comments, closed at once
+            pos = i + 4
+            continue
+        j = html.find("-->", i + 4)
+        if j == -1:
+            return html[:i]
+        pos = j + 3
+    return html
+
+
 def html_to_text(html: str) -> tuple[str, str]:
     """Visible text and title of an HTML page: no scripts, styles, or hidden elements."""
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(html, "html.parser")
+    # Lone surrogates make bs4 raise; an unterminated comment is hidden by browsers but
+    # html.parser would return it (and everything after it) as visible text.
+    soup = BeautifulSoup(_drop_unclosed_comment(clean_text(html)), "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup(["script", "style", "noscript", "template", "head", "iframe", "object", "svg"]):
         tag.decompose()
@@ -188,8 +204,9 @@ def read_corpus(path: Path, label: str, skipped: list[str]) -> Iterator[Document
                 title = record.get("title") or ""
                 if not isinstance(title, str):
                     title = str(title)
-            except (ValueError, UnicodeDecodeError) as exc:
-                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else \
+                    "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
                 skipped.append(f"{label}:{lineno}: malformed corpus line ({reason}), skipped")
                 continue
             doc_id = str(doc_id)
