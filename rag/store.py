@@ -13,6 +13,7 @@ previous version live; leftovers are removed by the next writer.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -48,6 +49,14 @@ class IndexData:
     @property
     def documents(self) -> dict[str, dict]:
         return self.manifest.get("documents", {})
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -97,6 +106,11 @@ def load(index_dir: Path) -> IndexData:
             actual = (version / name).stat().st_size
             if actual != size:
                 raise ValueError(f"{name} is {actual} bytes, expected {size} (truncated?)")
+        # Same size, different bytes (a bad disk, a copy gone wrong) loads silently or
+        # fails only at query time without this.
+        for name, digest in manifest.get("file_sha256", {}).items():
+            if _sha256(version / name) != digest:
+                raise ValueError(f"{name} does not match its checksum (damaged)")
         chunks = []
         with (version / "chunks.jsonl").open(encoding="utf-8") as handle:
             for line in handle:
@@ -110,8 +124,9 @@ def load(index_dir: Path) -> IndexData:
                              f"faiss {faiss_index.ntotal}, manifest {counts.get('chunks')}")
         if chunks and bm25.size != len(chunks):
             raise ValueError(f"BM25 index has {bm25.size} chunks, store has {len(chunks)}")
-    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
-        raise IndexCorruptError(f"index in {index_dir} is corrupt: {exc}; {rebuild_hint(index_dir)}") from None
+    except Exception as exc:  # the readers (numpy, faiss, bm25s) raise many types on bad bytes
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise IndexCorruptError(f"index in {index_dir} is corrupt: {detail}; {rebuild_hint(index_dir)}") from None
     return IndexData(manifest, chunks, vectors, faiss_index, bm25, version)
 
 
@@ -144,6 +159,7 @@ def write(index_dir: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndar
     # Every data file (BM25's too), so a truncated one is caught at load time.
     manifest["file_sizes"] = {f.relative_to(tmp).as_posix(): f.stat().st_size
                               for f in sorted(tmp.rglob("*")) if f.is_file() and f.name != "manifest.json"}
+    manifest["file_sha256"] = {name: _sha256(tmp / name) for name in manifest["file_sizes"]}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
     for f in tmp.rglob("*"):
         if f.is_file():

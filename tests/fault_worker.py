@@ -1,0 +1,93 @@
+"""A child process for tests/test_faults.py: indexes a folder and can be killed at a chosen point.
+
+    python tests/fault_worker.py DOCS INDEX_DIR [--slow SECONDS] [--die-at POINT] [--ready FILE]
+
+``--slow`` makes the fake embedder sleep per text (so a test can kill it mid-embedding);
+``--ready`` is a file created once embedding has started. ``--die-at`` sends SIGKILL to
+this very process at a point inside the index write: ``half-vectors`` (vectors.npy half
+written), ``before-current`` (new version complete, CURRENT not yet switched). Exit codes
+and messages are the CLI's: 0 done, 1 with one ``error:`` line for a RagError.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rag import store  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.embedding import HashEmbedder  # noqa: E402
+from rag.errors import RagError  # noqa: E402
+from rag.indexing import index_paths  # noqa: E402
+
+
+class SlowEmbedder(HashEmbedder):
+    def __init__(self, delay: float, ready: Path | None):
+        super().__init__()
+        self.delay = delay
+        self.ready = ready
+
+    def embed_batch(self, texts, progress=None):
+        if self.ready:
+            self.ready.write_text(str(os.getpid()))
+        out = []
+        for text in texts:
+            time.sleep(self.delay)
+            out.append(super().embed_batch([text])[0])
+            if progress:
+                progress(1)
+        import numpy as np
+
+        return np.stack(out) if out else np.zeros((0, self.dim), np.float32)
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("docs", type=Path)
+    p.add_argument("index_dir", type=Path)
+    p.add_argument("--slow", type=float, default=0.0)
+    p.add_argument("--ready", type=Path)
+    p.add_argument("--die-at", choices=["half-vectors", "before-current"])
+    args = p.parse_args()
+
+    if args.die_at == "half-vectors":
+        def half_save(path, arr, *a, **kw):
+            with open(path, "wb") as fh:
+                fh.write(b"\x93NUMPY\x01\x00" + b"\x00" * 100)
+                fh.flush()
+                os.fsync(fh.fileno())
+            _die()
+
+        store.np.save = half_save
+    elif args.die_at == "before-current":
+        real_replace = os.replace
+
+        def replace(src, dst, *a, **kw):
+            if Path(dst).name == store.CURRENT:
+                _die()
+            return real_replace(src, dst, *a, **kw)
+
+        store.os.replace = replace
+
+    settings = Settings(index_dir=args.index_dir, chunk_words=40)
+    try:
+        _, report = index_paths([args.docs], settings, SlowEmbedder(args.slow, args.ready), log=lambda m: None)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(report.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
