@@ -130,7 +130,16 @@ def index_paths(paths: Sequence[Path | str], settings: Settings, embedder: Embed
                 n = len(rows)
             else:
                 new = chunk_document(doc, settings.chunk_words, settings.chunk_overlap_sentences)
-                to_embed.extend(new)
+                # A changed document keeps the vectors of the chunks whose text did not change.
+                reuse = {(previous.chunks[r].chunk_id, previous.chunks[r].title): r
+                         for r in rows_by_doc.get(doc.doc_id, [])} if previous else {}
+                for c in new:
+                    row = reuse.get((c.chunk_id, c.title))
+                    if row is None:
+                        to_embed.append(c)
+                    else:
+                        chunks.append(c)
+                        vectors.append(np.asarray(previous.vectors[row:row + 1], dtype=np.float32))
                 n = len(new)
                 if old:
                     report.updated += 1

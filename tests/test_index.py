@@ -211,3 +211,27 @@ def test_readers_do_not_need_the_lock(docs_dir, settings):
     build([docs_dir], settings, HashEmbedder())
     with store.lock(settings.index_dir):
         assert len(store.load(settings.index_dir).chunks) > 0
+
+
+def test_a_changed_document_re_embeds_only_its_changed_chunks(tmp_path, settings):
+    paragraphs = [f"Paragraph {i} talks about topic number {i} in plain words. " * 3 for i in range(4)]
+    folder = tmp_path / "long"
+    folder.mkdir()
+    (folder / "long.txt").write_text("\n\n".join(paragraphs), encoding="utf-8")
+    small = settings.replace(chunk_words=30)
+    build([folder], small, HashEmbedder())
+    before = {c.chunk_id for c in store.load(small.index_dir).chunks}
+    assert len(before) == 4
+
+    paragraphs[2] = "This paragraph was rewritten entirely and says something new."
+    (folder / "long.txt").write_text("\n\n".join(paragraphs), encoding="utf-8")
+    second = HashEmbedder()
+    _, report = build([folder], small, second)
+    assert report.updated == 1
+    assert report.embedded == 1
+    assert second.texts == [embed_text(c) for c in store.load(small.index_dir).chunks
+                            if c.chunk_id not in before]
+    data = store.load(small.index_dir)
+    # Carried-over vectors are the ones a fresh embedding would give.
+    fresh = HashEmbedder().embed_batch([embed_text(c) for c in data.chunks])
+    assert np.allclose(np.asarray(data.vectors), fresh, atol=1e-6)
