@@ -15,7 +15,7 @@ import sys
 import gradio as gr
 
 from rag import presenting, uploads
-from rag.chat import ChatSession, ask
+from rag.chat import ChatSession, ask, check_question, warm_up
 from rag.config import Settings
 from rag.engine import Engine
 from rag.errors import InputError, RagError
@@ -123,8 +123,6 @@ def build_app(engine: Engine) -> gr.Blocks:
     def ask_api(question: str) -> dict:
         """Answer one question (no history); the same JSON as `python -m rag ask --json`."""
         try:
-            from rag.chat import check_question
-
             return engine.answer(check_question(question, settings)).to_dict()
         except RagError as exc:
             raise gr.Error(str(exc)) from None
@@ -141,7 +139,7 @@ def build_app(engine: Engine) -> gr.Blocks:
                                      latex_delimiters=[], feedback_options=None, buttons=["copy"],
                                      placeholder="Answers cite their sources as [n]: click one to see "
                                                  "the exact sentence.")
-                with gr.Row(equal_height=True):
+                with gr.Row(equal_height=False):
                     question = gr.Textbox(placeholder="Ask about the documents…", show_label=False,
                                           scale=8, min_width=220, autofocus=True, elem_id="rag-question",
                                           max_length=settings.max_question_chars, submit_btn="Ask")
@@ -209,9 +207,8 @@ def main() -> int:
         log("loading the index…")
         engine.load()
         log("starting the language model…")
-        engine.llm  # start the embedded server now, not on the first question
-        engine.search("warm-up", k=1)
-        log(presenting.render_status(engine.status()).replace("**", ""))
+        warm_up(engine)
+        log(presenting.status_text(engine.status()))
     except (RagError, ValueError) as exc:
         log(f"error: {exc}")
         return 2 if isinstance(exc, InputError) else 1

@@ -95,6 +95,21 @@ def check_question(question: str | None, settings: Settings) -> str:
     return q
 
 
+def warm_up(engine) -> None:
+    """Start the LLM and load both models' weights now, so the first question is as fast as
+    the rest (a cold embedded model takes seconds to its first token). Failures are left for
+    the first question to report."""
+    try:
+        engine.search("warm up", k=1)
+        llm = engine.llm
+        if getattr(llm, "style", "completion") == "chat":
+            llm.chat([{"role": "user", "content": "Say OK."}], max_tokens=1)
+        else:
+            llm.complete("Question: warm up?\nAnswer:", max_tokens=1)
+    except RagError:
+        pass
+
+
 def _fallback_passages(engine, question: str, k: int, mode: str) -> list[dict]:
     try:
         return [p.to_dict() for p in engine.search(question, k=k, mode=mode)]

@@ -66,9 +66,7 @@ def render_answer(answer: dict, turn: int) -> str:
         lines.append("**Not found in the documents.**")
         if body:
             lines.append(body)
-    elif answer.get("error"):
-        if body:
-            lines.append(body)
+    elif answer.get("error"):  # the text only restates the error; the passages are the content
         lines.append(f"⚠️ **The language model failed:** {escape_markdown(answer['error'])}  \n"
                      "The retrieved passages are shown under *Sources*.")
     else:
@@ -172,6 +170,12 @@ def render_status(status: dict) -> str:
     if status.get("indexing"):
         line += " · *indexing…*"
     return line
+
+
+def status_text(status: dict) -> str:
+    """The status line as plain text, for the terminal."""
+    return (f"LLM: {status.get('llm', '?')} · embeddings: {status.get('embedder', '?')} · "
+            f"index: {int(status.get('documents', 0))} documents, {int(status.get('chunks', 0))} chunks")
 
 
 def documents_table(documents: list[dict], uploads: Iterable[str]) -> list[list]:
