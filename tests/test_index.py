@@ -218,7 +218,7 @@ def test_a_changed_document_re_embeds_only_its_changed_chunks(tmp_path, settings
     folder = tmp_path / "long"
     folder.mkdir()
     (folder / "long.txt").write_text("\n\n".join(paragraphs), encoding="utf-8")
-    small = settings.replace(chunk_words=30)
+    small = settings  # 40 words: one chunk per 33-word paragraph
     build([folder], small, HashEmbedder())
     before = {c.chunk_id for c in store.load(small.index_dir).chunks}
     assert len(before) == 4
