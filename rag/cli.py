@@ -1,4 +1,4 @@
-"""Command line: ``python -m rag index|search|eval``.
+"""Command line: ``python -m rag index|search|ask|eval``.
 
 Exit codes: 0 success, 2 bad input or usage, 1 anything else. Errors are one line on
 stderr; no traceback reaches the user (set RAG_DEBUG=1 to see one).
@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="retrieve the passages for a query")
     p.add_argument("query")
+    p.add_argument("--k", type=int)
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"])
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--index-dir", type=Path)
+
+    p = sub.add_parser("ask", help="answer a question with cited sources")
+    p.add_argument("question")
     p.add_argument("--k", type=int)
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"])
     p.add_argument("--json", action="store_true")
@@ -113,6 +120,38 @@ def cmd_search(args) -> int:
     return 0
 
 
+def _engine(settings: Settings):
+    from .engine import Engine
+
+    engine = Engine(settings, embedder=_embedder(settings), log=_log)
+    engine.load()  # builds the index if missing, updates it if stale (with a message)
+    return engine
+
+
+def cmd_ask(args) -> int:
+    settings = _settings(args)
+    engine = _engine(settings)
+    ans = engine.answer(args.question, k=settings.k, mode=settings.mode)
+    if args.json:
+        print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    print(ans.text)
+    if ans.error:
+        _err(ans.error)
+    if ans.citations:
+        print("\nSources:")
+        for c in ans.citations:
+            where = c.source + (f", page {c.page}" if c.page else "")
+            print(f"[{c.n}] {where} (chars {c.sentence_start}-{c.sentence_end})")
+            print(f"    \"{' '.join(c.sentence.split())}\"")
+    elif ans.passages and (ans.refused or ans.error):
+        print("\nClosest passages:")
+        for p in ans.passages[:3]:
+            text = " ".join(p.chunk.text.split())
+            print(f"[{p.rank}] {p.chunk.source}: {text[:160]}{'…' if len(text) > 160 else ''}")
+    return 0
+
+
 def cmd_eval(args) -> int:
     from .battery import load_battery
     from .evaluation import run_retrieval, write_run
@@ -128,9 +167,6 @@ def cmd_eval(args) -> int:
             raise InputError("--limit must be at least 1")
         battery.questions = battery.questions[:args.limit]
     out = args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-    retriever = _load_retriever(settings)
-    if not args.retrieval_only:
-        raise InputError("answer evaluation is not available yet; use --retrieval-only")
     from tqdm import tqdm
 
     bar = tqdm(total=len(battery.questions), desc="questions", unit="q", disable=None, file=sys.stderr)
@@ -139,7 +175,14 @@ def cmd_eval(args) -> int:
         bar.update(1)
         bar.set_postfix({k: f"{v:.3f}" for k, v in running.items()})
 
-    run = run_retrieval(battery, retriever, k=args.k, mode=settings.mode, progress=progress)
+    if args.retrieval_only:
+        run = run_retrieval(battery, _load_retriever(settings), k=args.k, mode=settings.mode,
+                            progress=progress)
+    else:
+        from .evaluation import run_answers
+
+        run = run_answers(battery, _engine(settings), k=args.k, mode=settings.mode,
+                          progress=progress)
     bar.close()
     write_run(run, out)
     m = run.report["metrics"]
@@ -150,7 +193,7 @@ def cmd_eval(args) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "search": cmd_search, "eval": cmd_eval}
+COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval}
 
 
 def main(argv: list[str] | None = None) -> int:

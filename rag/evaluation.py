@@ -10,6 +10,7 @@ from typing import Callable
 
 from . import metrics
 from .battery import Battery, Question
+from .models import Answer
 from .retrieval import Retriever
 
 Progress = Callable[[int, int, dict], None]
@@ -68,6 +69,105 @@ def run_retrieval(battery: Battery, retriever: Retriever, k: int = 5, mode: str 
     report = {"n": len(results), "n_scored": sum(1 for r in results if "metrics" in r),
               "metrics": summarize_retrieval(results, k),
               "config": {"k": k, "mode": mode or retriever.settings.mode, "retrieval_only": True},
+              "battery": {"sha256": battery.sha256, "malformed_lines": len(battery.errors)}}
+    return EvalRun(report, results)
+
+
+# ---------------------------------------------------------------------------- answers
+def score_answer(q: Question, ans: Answer) -> dict:
+    """Per-question answer metrics: reusable by any runner (serial, workers, comparisons)."""
+    from .citations import valid_citations
+
+    passages = [p.chunk.text for p in ans.passages]
+    out: dict = {"refused": ans.refused, "words": len(metrics.strip_markers(ans.text).split()),
+                 "citation_valid": None if ans.refused or ans.error else
+                 float(bool(ans.citations) and valid_citations(ans.text, passages)),
+                 "error": ans.error is not None}
+    if q.expect_refusal:
+        out["refusal_correct"] = float(ans.refused)
+    elif q.answers:
+        text = "" if ans.refused else ans.text
+        out["answer_match"] = metrics.answer_match(text, q.answers)
+        out["answer_f1"] = round(metrics.best_f1(text, q.answers), 4)
+    if q.gold:
+        rank = metrics.first_gold_rank([p.chunk.doc_id for p in ans.passages], q.gold)
+        out["gold_rank"] = rank
+    return out
+
+
+def answer_result(q: Question, ans: Answer) -> dict:
+    """One results.jsonl line for an answered question."""
+    return {
+        "id": q.id,
+        "question": q.question,
+        "standalone_question": ans.standalone_question,
+        "answer": ans.text,
+        "citations": [{"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "source": c.source,
+                       "start": c.start, "end": c.end, "sentence": c.sentence,
+                       "sentence_start": c.sentence_start, "sentence_end": c.sentence_end}
+                      for c in ans.citations],
+        "refused": ans.refused,
+        "error": ans.error,
+        "evidence": round(float(ans.evidence), 4),
+        "retrieved": [{"chunk_id": p.chunk.chunk_id, "doc_id": p.chunk.doc_id, "score": round(p.score, 6)}
+                      for p in ans.passages],
+        "metrics": score_answer(q, ans),
+        "timings": {k: round(v, 1) for k, v in ans.timings.items()},
+    }
+
+
+def summarize_answers(results: list[dict]) -> dict:
+    ms = [r["metrics"] for r in results]
+    answerable = [m for m in ms if "answer_match" in m]
+    unanswerable = [m for m in ms if "refusal_correct" in m]
+    cited = [m["citation_valid"] for m in ms if m.get("citation_valid") is not None]
+    words = [m["words"] for m in ms if not m["refused"] and not m["error"]]
+    lat = [r["timings"].get("total", 0.0) for r in results]
+
+    def avg(values):
+        v = metrics.mean(values)
+        return None if v is None else round(v, 4)
+
+    return {
+        "answer_match": avg([m["answer_match"] for m in answerable]),
+        "answer_f1": avg([m["answer_f1"] for m in answerable]),
+        "answer_words_p50": metrics.percentile(words, 50),
+        "citation_valid": avg(cited),
+        "refusal_accuracy": avg([m["refusal_correct"] for m in unanswerable]),
+        "false_refusal": avg([float(m["refused"]) for m in answerable]),
+        "llm_errors": sum(1 for m in ms if m["error"]),
+        "latency_p50_ms": round(metrics.percentile(lat, 50) or 0.0, 1),
+        "latency_p95_ms": round(metrics.percentile(lat, 95) or 0.0, 1),
+        "n_answerable": len(answerable),
+        "n_unanswerable": len(unanswerable),
+    }
+
+
+def run_answers(battery: Battery, engine, k: int = 5, mode: str | None = None,
+                progress: Progress | None = None) -> EvalRun:
+    """Answer every question through ``engine.answer`` (the CLI/UI code path) and score it."""
+    results = []
+    matched = 0
+    for i, q in enumerate(battery.questions, start=1):
+        ans = engine.answer(q.question, history=list(q.history), k=k, mode=mode)
+        result = answer_result(q, ans)
+        if q.gold:
+            rank = result["metrics"].get("gold_rank")
+            result["metrics"]["hit@1"] = metrics.hit_at(rank, 1)
+            result["metrics"][f"hit@{k}"] = metrics.hit_at(rank, k)
+        results.append(result)
+        matched += result["metrics"].get("answer_match", 0.0)
+        if progress:
+            progress(i, len(battery.questions), {"answer_match": matched / i})
+    summary = summarize_answers(results)
+    scored = [r["metrics"] for r in results if "hit@1" in r["metrics"]]
+    if scored:
+        summary["hit@1"] = round(metrics.mean([m["hit@1"] for m in scored]), 4)
+        summary[f"hit@{k}"] = round(metrics.mean([m[f"hit@{k}"] for m in scored]), 4)
+    report = {"n": len(results), "metrics": summary,
+              "config": {"k": k, "mode": mode or engine.settings.mode, "retrieval_only": False,
+                         "llm": engine.llm_description(),
+                         "refusal_threshold": engine.settings.refusal_threshold},
               "battery": {"sha256": battery.sha256, "malformed_lines": len(battery.errors)}}
     return EvalRun(report, results)
 

@@ -1,0 +1,190 @@
+"""Citation markers and grounding checks.
+
+* :func:`parse_markers` reads ``[n]`` markers (``[1][2]``, ``[12]``, ``[ 3 ]``, ``[1, 2]``) and
+  keeps only those that point at a passage that was really given.
+* :func:`support` measures how much of a claim a passage backs: the share of the claim's
+  content words (stemmed, stop words dropped) found in the passage; every number in the
+  claim must be there too.
+* :func:`best_sentence` picks the passage sentence that best supports a claim or answers a
+  question, with its offsets in the document (``rag.chunking.split_sentences``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+from .chunking import split_sentences
+from .models import Chunk
+
+MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*,\s*\d{1,3})*)\s*\]")
+"""One bracket holding one or more passage numbers."""
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[.,'][A-Za-z0-9]+)*")
+_NUMBER = re.compile(r"^\d[\d.,]*$")
+
+SUPPORT_THRESHOLD = 0.6
+"""A claim is supported when at least this share of its content words is in the passage
+(and all its numbers are)."""
+
+
+@lru_cache(maxsize=1)
+def _stop() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    extra = {"also", "would", "could", "one", "many", "much", "may", "might", "us", "however",
+             "said", "says", "did", "does", "done", "what", "which", "who", "whom", "whose",
+             "when", "where", "why", "how", "name", "called", "according", "documents",
+             "passage", "passages", "answer", "question"}
+    return frozenset(STOPWORDS_EN) | extra
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens; numbers keep their inner separators (``10,000``, ``3.5``)."""
+    return [w.lower().replace(",", "") if _NUMBER.match(w) else w.lower()
+            for w in _WORD.findall(text)]
+
+
+def content_words(text: str) -> list[str]:
+    """Stemmed content words of ``text`` in order (stop words dropped, duplicates kept)."""
+    toks = [w for w in words(text) if w not in _stop() and (len(w) > 1 or w.isdigit())]
+    return _stemmer().stemWords(toks)
+
+
+def numbers(text: str) -> set[str]:
+    return {w for w in words(text) if _NUMBER.match(w)}
+
+
+# ---------------------------------------------------------------------------- markers
+def parse_markers(text: str, n_passages: int) -> list[int]:
+    """Passage numbers cited in ``text``, in order of first appearance, valid ones only."""
+    seen: list[int] = []
+    for m in MARKER.finditer(text):
+        for part in m.group(1).split(","):
+            n = int(part)
+            if 1 <= n <= n_passages and n not in seen:
+                seen.append(n)
+    return seen
+
+
+def clean_markers(text: str, n_passages: int) -> str:
+    """``text`` with markers normalised to ``[n]`` and those for absent passages removed."""
+    def fix(m: re.Match) -> str:
+        valid = [int(p) for p in m.group(1).split(",") if 1 <= int(p) <= n_passages]
+        return "".join(f"[{n}]" for n in dict.fromkeys(valid))
+
+    out = MARKER.sub(fix, text)
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", out)).strip()
+
+
+def strip_markers(text: str) -> str:
+    text = re.sub(r"\s{2,}", " ", MARKER.sub("", text))
+    return re.sub(r"\s+([.,;:!?])", r"\1", text).strip()
+
+
+def split_claims(text: str) -> list[tuple[str, list[int]]]:
+    """Split an answer into sentences, each with the markers attached to it.
+
+    Markers right after a sentence's end punctuation (``... 1973. [2]``) belong to it.
+    """
+    claims: list[tuple[str, list[int]]] = []
+    for a, b in split_sentences(text):
+        sent = text[a:b]
+        nums = [int(p) for m in MARKER.finditer(sent) for p in m.group(1).split(",")]
+        body = strip_markers(sent)
+        if not body.strip(" .,;:!?\"'") and claims and nums:  # a lone marker sentence
+            claims[-1][1].extend(n for n in nums if n not in claims[-1][1])
+            continue
+        claims.append((body, list(dict.fromkeys(nums))))
+    return claims
+
+
+# ---------------------------------------------------------------------------- support
+def support(claim: str, passage: str) -> float:
+    """Share of the claim's content words found in the passage; 0 if a number is missing."""
+    claim_words = set(content_words(claim))
+    if numbers(claim) - numbers(passage):
+        return 0.0
+    if not claim_words:
+        return 1.0
+    have = set(content_words(passage))
+    return len(claim_words & have) / len(claim_words)
+
+
+def is_supported(claim: str, passage: str, threshold: float = SUPPORT_THRESHOLD) -> bool:
+    return support(claim, passage) >= threshold
+
+
+def contains_answer(passage: str, answer: str) -> bool:
+    """Does the passage contain the (short) answer, ignoring case and punctuation?"""
+    a = " ".join(words(answer))
+    return bool(a) and f" {a} " in f" {' '.join(words(passage))} "
+
+
+# ---------------------------------------------------------------------------- sentences
+@dataclass(frozen=True)
+class SentenceSpan:
+    text: str
+    start: int
+    """Offsets in the document (the chunk's frame plus the chunk's start)."""
+    end: int
+    score: float = 0.0
+
+
+def sentences(chunk: Chunk) -> list[SentenceSpan]:
+    return [SentenceSpan(chunk.text[a:b], chunk.start + a, chunk.start + b)
+            for a, b in split_sentences(chunk.text)]
+
+
+def overlap(query_words: Iterable[str], text: str) -> float:
+    """Share of the (distinct) query content words present in ``text``."""
+    q = set(query_words)
+    if not q:
+        return 0.0
+    return len(q & set(content_words(text))) / len(q)
+
+
+def best_sentence(chunk: Chunk, claim: str, *, answer: str | None = None) -> SentenceSpan | None:
+    """The sentence of ``chunk`` that best supports ``claim`` (a question or an answer
+    sentence): highest content-word overlap, and, when ``answer`` is given, one that
+    contains it wins."""
+    q = content_words(claim)
+    best: SentenceSpan | None = None
+    for s in sentences(chunk):
+        score = overlap(q, s.text) + (1.0 if answer and contains_answer(s.text, answer) else 0.0)
+        if best is None or score > best.score:
+            best = SentenceSpan(s.text, s.start, s.end, score)
+    return best
+
+
+def supporting_span(chunk: Chunk, claim: str) -> SentenceSpan | None:
+    """The sentence (or pair of adjacent sentences) of ``chunk`` that supports ``claim``."""
+    sents = sentences(chunk)
+    cands = list(sents) + [SentenceSpan(chunk.text[a.start - chunk.start:b.end - chunk.start],
+                                        a.start, b.end) for a, b in zip(sents, sents[1:])]
+    best: SentenceSpan | None = None
+    for s in cands:
+        score = support(claim, s.text) - 0.001 * len(s.text.split())
+        if best is None or score > best.score:
+            best = SentenceSpan(s.text, s.start, s.end, score)
+    return best
+
+
+def valid_citations(text: str, passages: Sequence[str]) -> bool:
+    """Every marker points at a given passage and every cited sentence is supported there."""
+    for m in MARKER.finditer(text):
+        if any(not 1 <= int(p) <= len(passages) for p in m.group(1).split(",")):
+            return False
+    for claim, nums in split_claims(text):
+        for n in nums:
+            if not is_supported(claim, passages[n - 1]):
+                return False
+    return True

@@ -1,0 +1,263 @@
+"""Answering: question -> standalone query -> passages -> refusal check -> LLM -> verified Answer.
+
+A small base model (the embedded gemma-3-270m) answers a SQuAD question on its own only
+0.40 of the time, and makes things up when the passages lack the answer. So the answer is
+a combination, and every part of it is checked against the passages:
+
+* completion style (base model): the model writes a short answer from the top passages;
+  it is kept only when a passage contains it (the verifier). The answer is then that short
+  answer plus the best evidence sentence (question overlap, passage score, and whether it
+  contains the short answer), each with its ``[n]`` marker.
+* chat style: the model writes sentences with ``[n]`` markers; markers for absent
+  passages are removed, each sentence is checked against the passage it cites (or any
+  passage, when it cites none); unsupported sentences are dropped, and if nothing is left
+  the best evidence sentence is the answer.
+
+Refusal comes first, from retrieval evidence (:mod:`rag.refusal`), before any model call.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, replace
+from typing import Iterator, Sequence
+
+from . import citations as cit
+from . import prompts
+from .config import Settings
+from .errors import InputError, LLMError
+from .models import Answer, Citation, Passage
+from .refusal import REFUSAL_TEXT, evidence, should_refuse
+from .rewrite import standalone_question
+
+
+@dataclass(frozen=True)
+class Options:
+    """Answer composition knobs (the variants measured in the notes)."""
+
+    prompt_passages: int = 3
+    """Passages shown to the model."""
+    prompt_words: int = 70
+    """Words kept per passage in the completion prompt (around the best sentences)."""
+    evidence_passages: int = 3
+    """Passages whose sentences compete to be the evidence sentence."""
+    short_tokens: int = 24
+    use_model: bool = True
+    answer_bonus: float = 1.0
+    """Added to a sentence's score when it contains the verified short answer."""
+    rank_weight: float = 0.3
+    """Weight of the passage's fused retrieval score (relative to the best) in sentence choice."""
+    min_sentence_words: int = 0
+    """When the evidence sentence is shorter than this, the next sentence is added."""
+    max_short_words: int = 12
+
+
+DEFAULT = Options()
+FAILED_TEXT = "The language model could not answer ({error}). The retrieved passages are listed below."
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+# ---------------------------------------------------------------------------- input
+def clean_question(question, settings: Settings) -> str:
+    if not isinstance(question, str):
+        raise InputError("the question must be text")
+    text = unicodedata.normalize("NFC", question)
+    text = _CONTROL.sub(" ", text.replace("\t", " "))
+    text = " ".join(text.split())
+    if not text:
+        raise InputError("the question is empty")
+    if len(text) > settings.max_question_chars:
+        raise InputError(f"the question is {len(text)} characters long; the limit is "
+                         f"{settings.max_question_chars} (RAG_MAX_QUESTION_CHARS)")
+    return text
+
+
+# ---------------------------------------------------------------------------- public API
+def answer(question: str, *, history: Sequence[dict] = (), retriever, llm, settings: Settings,
+           k: int | None = None, mode: str | None = None) -> Answer:
+    return answer_with(question, history=history, retriever=retriever, llm=llm, settings=settings,
+                       k=k, mode=mode)
+
+
+def answer_with(question: str, *, history: Sequence[dict] = (), retriever, llm, settings: Settings,
+                k: int | None = None, mode: str | None = None, options: Options = DEFAULT) -> Answer:
+    """:func:`answer` with explicit composition options (for measuring variants)."""
+    result = None
+    for item in stream_answer(question, history=history, retriever=retriever, llm=llm,
+                              settings=settings, k=k, mode=mode, options=options, _stream=False):
+        if isinstance(item, Answer):
+            result = item
+    return result
+
+
+def stream_answer(question: str, *, history: Sequence[dict] = (), retriever, llm,
+                  settings: Settings, k: int | None = None, mode: str | None = None,
+                  options: Options = DEFAULT, _stream: bool = True) -> Iterator[str | Answer]:
+    """Model text deltas as they come, then the final verified :class:`Answer`."""
+    t0 = time.perf_counter()
+    text = clean_question(question, settings)
+    query = standalone_question(text, history)
+    passages = retriever.search(query, k=k or settings.k, mode=mode)
+    t1 = time.perf_counter()
+    ans = Answer(question=text, text="", passages=passages,
+                 standalone_question=query if query != text else None)
+    ans.timings["retrieval"] = (t1 - t0) * 1000
+    ans.evidence = evidence(query, passages)
+    if should_refuse(ans.evidence, settings.refusal_threshold):
+        ans.refused, ans.text = True, REFUSAL_TEXT
+        ans.timings.update(generation=0.0, total=(time.perf_counter() - t0) * 1000)
+        yield ans
+        return
+    raw = ""
+    try:
+        if options.use_model:
+            for delta in _generate(llm, query, passages, settings, options, _stream):
+                raw += delta
+                if _stream:
+                    yield delta
+    except LLMError as exc:
+        ans.error = str(exc)
+        ans.text = FAILED_TEXT.format(error=exc)
+    t2 = time.perf_counter()
+    if ans.error is None:
+        if getattr(llm, "style", "completion") == "chat" and options.use_model:
+            compose_chat(ans, query, raw, options)
+        else:
+            compose_completion(ans, query, raw, options)
+    ans.timings.update(generation=(t2 - t1) * 1000, total=(time.perf_counter() - t0) * 1000)
+    yield ans
+
+
+def _generate(llm, query: str, passages: list[Passage], settings: Settings, options: Options,
+              stream: bool) -> Iterator[str]:
+    shown = passages[:options.prompt_passages]
+    if getattr(llm, "style", "completion") == "chat":
+        messages = prompts.chat_messages(query, shown)
+        if stream:
+            yield from llm.stream_chat(messages, max_tokens=settings.max_answer_tokens * 2)
+        else:
+            yield llm.chat(messages, max_tokens=settings.max_answer_tokens * 2)
+        return
+    prompt = prompts.completion_prompt(query, shown, max_words=options.prompt_words)
+    tokens = min(options.short_tokens, settings.max_answer_tokens)
+    if stream:
+        yield from llm.stream(prompt, max_tokens=tokens, stop=prompts.COMPLETION_STOP)
+    else:
+        yield llm.complete(prompt, max_tokens=tokens, stop=prompts.COMPLETION_STOP)
+
+
+# ---------------------------------------------------------------------------- composition
+def clean_short_answer(raw: str, max_words: int) -> str:
+    text = cit.strip_markers(raw.split("\n")[0]).strip().strip("\"'“”").strip()
+    text = re.sub(r"^(answer|a)\s*:\s*", "", text, flags=re.I).rstrip(" .;,:")
+    return text if 0 < len(text.split()) <= max_words else ""
+
+
+def verified_in(short: str, passages: Sequence[Passage]) -> int | None:
+    """1-based number of the first passage that contains ``short``, or None."""
+    if not short or not cit.content_words(short) and not cit.numbers(short):
+        return None
+    for i, p in enumerate(passages, start=1):
+        if cit.contains_answer(p.chunk.text, short):
+            return i
+    return None
+
+
+def evidence_sentence(query: str, passages: Sequence[Passage], options: Options,
+                      short: str = "") -> tuple[int, cit.SentenceSpan] | None:
+    """(passage number, sentence) that best answers ``query`` among the top passages."""
+    q = cit.content_words(query)
+    top = passages[:options.evidence_passages]
+    if not top:
+        return None
+    best_fused = max(p.score for p in top) or 1.0
+    best: tuple[int, cit.SentenceSpan] | None = None
+    for n, p in enumerate(top, start=1):
+        prior = options.rank_weight * (p.score / best_fused)
+        for s in cit.sentences(p.chunk):
+            score = cit.overlap(q, s.text) + prior
+            if short and cit.contains_answer(s.text, short):
+                score += options.answer_bonus
+            if best is None or score > best[1].score:
+                best = (n, replace(s, score=score))
+    return best
+
+
+def _extend(passage: Passage, span: cit.SentenceSpan, min_words: int) -> cit.SentenceSpan:
+    if len(span.text.split()) >= min_words:
+        return span
+    sents = cit.sentences(passage.chunk)
+    for i, s in enumerate(sents):
+        if s.start == span.start and i + 1 < len(sents):
+            nxt = sents[i + 1]
+            c = passage.chunk
+            return cit.SentenceSpan(c.text[s.start - c.start:nxt.end - c.start], s.start, nxt.end, span.score)
+    return span
+
+
+def _citation(n: int, passage: Passage, span: cit.SentenceSpan, score: float = 1.0) -> Citation:
+    c = passage.chunk
+    return Citation(n=n, chunk_id=c.chunk_id, doc_id=c.doc_id, source=c.source, title=c.title,
+                    page=c.page, start=c.start, end=c.end, text=c.text, sentence=span.text,
+                    sentence_start=span.start, sentence_end=span.end, supported=True,
+                    score=round(float(score), 4))
+
+
+def compose_completion(ans: Answer, query: str, raw: str, options: Options) -> None:
+    passages = ans.passages
+    short = clean_short_answer(raw, options.max_short_words)
+    where = verified_in(short, passages[:max(options.prompt_passages, options.evidence_passages)])
+    if where is None:
+        short = ""
+    picked = evidence_sentence(query, passages, options, short)
+    if picked is None:
+        ans.refused, ans.text = True, REFUSAL_TEXT
+        return
+    n, span = picked
+    span = _extend(passages[n - 1], span, options.min_sentence_words)
+    sentence = " ".join(span.text.split())
+    parts, cites = [], {}
+    if short and not (cit.contains_answer(sentence, short) and
+                      len(short.split()) >= len(sentence.split()) - 2):
+        sn = n if cit.contains_answer(sentence, short) else where
+        parts.append(f"{short} [{sn}].")
+        if sn != n:
+            cites[sn] = _citation(sn, passages[sn - 1],
+                                  cit.best_sentence(passages[sn - 1].chunk, query, answer=short))
+    parts.append(f"{sentence.rstrip()} [{n}]")
+    cites[n] = _citation(n, passages[n - 1], span, span.score)
+    ans.text = " ".join(parts)
+    ans.citations = [cites[k] for k in sorted(cites)]
+
+
+def compose_chat(ans: Answer, query: str, raw: str, options: Options) -> None:
+    """Keep the model's supported sentences (with valid markers); else the evidence sentence."""
+    passages = ans.passages
+    given = passages[:options.prompt_passages]
+    texts = [p.chunk.text for p in given]
+    if "couldn't find" in raw.lower() or "could not find" in raw.lower():
+        ans.refused, ans.text = True, REFUSAL_TEXT
+        return
+    kept, cites = [], {}
+    for claim, nums in cit.split_claims(cit.clean_markers(raw, len(given))):
+        if not claim.strip():
+            continue
+        ok = [n for n in nums if cit.is_supported(claim, texts[n - 1])]
+        if not ok:  # cited nothing, or the wrong passage: look for one that supports it
+            ok = [i for i, t in enumerate(texts, start=1) if cit.is_supported(claim, t)][:1]
+        if not ok:
+            continue
+        body = claim.rstrip()
+        end = body[-1] if body and body[-1] in ".!?" else "."
+        kept.append(body.rstrip(".!? ") + " " + "".join(f"[{n}]" for n in ok) + end)
+        for n in ok:
+            if n not in cites:
+                span = cit.supporting_span(given[n - 1].chunk, claim)
+                cites[n] = _citation(n, given[n - 1], span, span.score)
+    if not kept:
+        compose_completion(ans, query, "", options)
+        return
+    ans.text = " ".join(kept)
+    ans.citations = [cites[k] for k in sorted(cites)]

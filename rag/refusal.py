@@ -1,0 +1,33 @@
+"""Refusal from retrieval evidence, never from the model's own confidence.
+
+evidence = 0.5 * (dense cosine of the best passage) + 0.5 * (largest share of the
+question's content words found in one of the top passages). Below
+``Settings.refusal_threshold`` the answer is "I couldn't find this in the documents."
+The threshold was chosen by a sweep of answerable against unanswerable questions (see
+``scripts/refusal_sweep.py`` and the notes in ``Settings.refusal_threshold``).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from .citations import content_words, overlap
+from .models import Passage
+
+REFUSAL_TEXT = "I couldn't find this in the documents."
+DENSE_WEIGHT = 0.5
+TOP = 3
+
+
+def evidence(question: str, passages: Sequence[Passage]) -> float:
+    if not passages:
+        return 0.0
+    top = passages[:TOP]
+    cosine = max(p.scores.get("dense", 0.0) for p in top)
+    q = content_words(question)
+    cover = max(overlap(q, (p.chunk.title + " " + p.chunk.text)) for p in top) if q else 0.0
+    return DENSE_WEIGHT * max(cosine, 0.0) + (1 - DENSE_WEIGHT) * cover
+
+
+def should_refuse(score: float, threshold: float) -> bool:
+    return score < threshold

@@ -1,0 +1,117 @@
+"""Measure answer-composition variants on a fixed random sample of a battery.
+
+The model is called once per question and prompt setting (its replies are cached in
+--cache), then every composition variant is scored on the same replies, so the variants
+differ only in what they change. Latency is measured on the first (model) pass.
+
+    python scripts/answer_variants.py /work/shared/benchmarks/squad-dev-half-a/questions.jsonl \
+        --index-dir /tmp/idx-squad --n 500 --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rag import qa  # noqa: E402
+from rag.battery import load_battery  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.engine import Engine  # noqa: E402
+from rag.evaluation import answer_result, summarize_answers  # noqa: E402
+from rag.llm import FakeLLM  # noqa: E402
+
+VARIANTS = {
+    "extractive only (no model)": dict(use_model=False),
+    "model short answer only": dict(),  # special-cased below
+    "combined (default)": dict(),
+    "combined, no answer bonus": dict(answer_bonus=0.0),
+    "combined, rank_weight 0": dict(rank_weight=0.0),
+    "combined, rank_weight 0.6": dict(rank_weight=0.6),
+    "combined, 2nd sentence if <12 words": dict(min_sentence_words=12),
+    "combined, evidence from top 2": dict(evidence_passages=2),
+    "combined, evidence from top 5": dict(evidence_passages=5),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("battery", type=Path)
+    ap.add_argument("--index-dir", type=Path, required=True)
+    ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--k", type=int, default=5)
+    ap.add_argument("--prompt-passages", type=int, default=3)
+    ap.add_argument("--prompt-words", type=int, default=70)
+    ap.add_argument("--cache", type=Path, default=None)
+    ap.add_argument("--variants", default="")
+    args = ap.parse_args()
+    settings = Settings.from_env(index_dir=args.index_dir, k=args.k)
+    engine = Engine(settings, log=lambda m: print(m, file=sys.stderr))
+    engine.load()
+    battery = load_battery([args.battery])
+    qs = battery.questions
+    sample = random.Random(args.seed).sample(qs, min(args.n, len(qs))) if args.n < len(qs) else qs
+    base = replace(qa.DEFAULT, prompt_passages=args.prompt_passages, prompt_words=args.prompt_words)
+    cache: dict = json.loads(args.cache.read_text()) if args.cache and args.cache.exists() else {}
+    retriever = engine.retriever()
+    llm = engine.llm
+    latencies = {}
+    # pass 1: the real model, timed end to end (cached replies are reused on re-runs)
+    t_start = time.perf_counter()
+    for i, q in enumerate(sample):
+        key = f"{q.id}|{base.prompt_passages}|{base.prompt_words}"
+        if key in cache:
+            continue
+        raw = []
+
+        class Recorder:
+            style = llm.style
+            description = llm.description
+
+            def complete(self, prompt, **kw):
+                raw.append(llm.complete(prompt, **kw))
+                return raw[-1]
+
+        ans = qa.answer_with(q.question, history=list(q.history), retriever=retriever, llm=Recorder(),
+                             settings=settings, options=base)
+        cache[key] = {"raw": raw[0] if raw else None, "total": ans.timings["total"],
+                      "generation": ans.timings["generation"]}
+        if (i + 1) % 50 == 0:
+            print(f"{i + 1} questions, {time.perf_counter() - t_start:.0f} s", file=sys.stderr)
+            if args.cache:
+                args.cache.write_text(json.dumps(cache))
+    if args.cache:
+        args.cache.write_text(json.dumps(cache))
+    keys = [f"{q.id}|{base.prompt_passages}|{base.prompt_words}" for q in sample]
+    real_lat = {q.id: cache[k]["total"] for q, k in zip(sample, keys)}
+    chosen = [v for v in VARIANTS if not args.variants or v in args.variants.split(",")]
+    rows = {}
+    for name in chosen:
+        opts = replace(base, **VARIANTS[name])
+        results = []
+        for q, key in zip(sample, keys):
+            reply = cache[key]["raw"] or ""
+            fake = FakeLLM(default=reply)
+            ans = qa.answer_with(q.question, history=list(q.history), retriever=retriever, llm=fake,
+                                 settings=settings, options=opts)
+            if name == "model short answer only" and not ans.refused:
+                ans.text = qa.clean_short_answer(reply, 100)
+            if opts.use_model:
+                ans.timings["total"] = real_lat[q.id]
+            results.append(answer_result(q, ans))
+        m = summarize_answers(results)
+        rows[name] = m
+        print(json.dumps({"variant": name, **{k: m[k] for k in (
+            "answer_match", "answer_f1", "answer_words_p50", "citation_valid", "false_refusal",
+            "latency_p50_ms", "latency_p95_ms")}}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
