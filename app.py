@@ -148,21 +148,26 @@ def build_app(engine: Engine) -> gr.Blocks:
                 gr.Markdown("### Sources")
                 sources = gr.HTML(presenting.render_sources(None, None), elem_id="rag-sources-box")
         gr.Examples(EXAMPLES, inputs=[question], label="Example questions")
-        with gr.Row(equal_height=False):
-            with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
+        with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
+            with gr.Row():
                 k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve (top-k)")
                 mode = gr.Radio(["hybrid", "dense", "bm25"], value=settings.mode, label="Retrieval mode")
-            with gr.Accordion("Documents", open=False, elem_id="rag-docs"):
-                upload = gr.File(label="Upload .txt, .md, .html, .pdf or .jsonl "
-                                       f"(up to {settings.max_upload_bytes // (1024 * 1024)} MB each)",
-                                 file_count="multiple", file_types=sorted(uploads.ALLOWED_SUFFIXES),
-                                 elem_id="rag-upload", height=110)
-                upload_msg = gr.Markdown(elem_id="rag-upload-msg")
-                docs = gr.Dataframe(headers=["Title", "Source", "Chunks", "Origin"], interactive=False,
-                                    wrap=True, elem_id="rag-docs-table")
-                with gr.Row(equal_height=True):
-                    to_remove = gr.Dropdown(label="Uploaded document", choices=[], scale=3)
-                    remove = gr.Button("Remove", variant="stop", scale=1, min_width=90)
+        with gr.Accordion("Documents", open=False, elem_id="rag-docs"):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=2, min_width=280):
+                    upload = gr.File(label="Upload .txt, .md, .html, .pdf or .jsonl "
+                                           f"(up to {settings.max_upload_bytes // (1024 * 1024)} MB each)",
+                                     file_count="multiple", file_types=sorted(uploads.ALLOWED_SUFFIXES),
+                                     elem_id="rag-upload", height=150)
+                    upload_msg = gr.Markdown(elem_id="rag-upload-msg")
+                    with gr.Row(equal_height=False):
+                        to_remove = gr.Dropdown(label="Remove an uploaded document", choices=[], scale=3,
+                                                min_width=160)
+                        remove = gr.Button("Remove", variant="stop", size="sm", scale=1, min_width=80)
+                with gr.Column(scale=3, min_width=280):
+                    docs = gr.Dataframe(headers=["Title", "Source", "Chunks", "Origin"], interactive=False,
+                                        wrap=True, elem_id="rag-docs-table", label="Indexed documents",
+                                        column_widths=["34%", "38%", "12%", "16%"])
 
         # -------------------------------------------------------------- events
         question.submit(respond, [question, session], [chatbot, sources, session, question],

@@ -207,6 +207,7 @@ CSS = """
 .rag-more summary { cursor: pointer; opacity: .8; margin: .3rem 0 .6rem; }
 a.rag-cite { text-decoration: none; font-weight: 600; }
 #rag-sources-box { max-height: 70vh; overflow-y: auto; }
+#rag-clear { align-self: center; }
 @media (max-width: 768px) { #rag-sources-box { max-height: none; } }
 """
 
