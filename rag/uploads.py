@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Iterable
 
 from .config import Settings
-from .documents import CORPUS_SUFFIXES, HTML_SUFFIXES, PDF_SUFFIXES, TEXT_SUFFIXES
-from .errors import InputError
+from .documents import CORPUS_SUFFIXES, HTML_SUFFIXES, PDF_SUFFIXES, TEXT_SUFFIXES, check_pdf
+from .errors import DocumentError, InputError
 
 ALLOWED_SUFFIXES = (TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | CORPUS_SUFFIXES)
 """Extensions accepted for upload (.txt, .md, .html, .pdf, .jsonl and their aliases)."""
@@ -74,6 +74,10 @@ def check_content(data: bytes, name: str) -> None:
     if suffix in PDF_SUFFIXES:
         if not data.startswith(b"%PDF-"):
             raise UploadError(f"{name}: not a PDF (no %PDF header)")
+        try:
+            check_pdf(data, name)  # unreadable, encrypted, or a decompression bomb
+        except DocumentError as exc:
+            raise UploadError(str(exc).removesuffix(", skipped")) from None
         return
     if b"\x00" in data:
         raise UploadError(f"{name}: binary content (NUL bytes) in a text file")
