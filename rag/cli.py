@@ -10,11 +10,10 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 from .config import Settings
-from .errors import InputError, RagError
+from .errors import RagError
 
 
 def _err(message: str) -> None:
@@ -54,15 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--index-dir", type=Path)
 
-    p = sub.add_parser("eval", help="run a question battery")
-    p.add_argument("battery", nargs="+", type=Path)
-    p.add_argument("--retrieval-only", action="store_true")
-    p.add_argument("--k", type=int, default=5)
-    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"])
-    p.add_argument("--limit", type=int)
-    p.add_argument("--index-dir", type=Path)
-    p.add_argument("--out", type=Path)
-    p.add_argument("--strict", action="store_true")
+    from .eval_cli import add_arguments
+
+    add_arguments(sub.add_parser("eval", help="run a question battery (or: eval compare RUN_A RUN_B)"))
+    return parser
+
+
+def build_compare_parser() -> argparse.ArgumentParser:
+    from .eval_cli import add_compare_arguments
+
+    parser = _Parser(prog="python -m rag eval compare",
+                     description="Compare two battery runs: metric deltas and flipped questions.")
+    add_compare_arguments(parser)
     return parser
 
 
@@ -153,51 +155,28 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .battery import load_battery
-    from .evaluation import run_retrieval, write_run
+    from .eval_cli import run
 
-    if args.k < 1:
-        raise InputError("--k must be at least 1")
-    settings = _settings(args)
-    battery = load_battery(args.battery, strict=args.strict)
-    for line in battery.errors:
-        _log(f"warning: {line}")
-    if args.limit is not None:
-        if args.limit < 1:
-            raise InputError("--limit must be at least 1")
-        battery.questions = battery.questions[:args.limit]
-    out = args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(battery.questions), desc="questions", unit="q", disable=None, file=sys.stderr)
-
-    def progress(done, total, running):
-        bar.update(1)
-        bar.set_postfix({k: f"{v:.3f}" for k, v in running.items()})
-
-    if args.retrieval_only:
-        run = run_retrieval(battery, _load_retriever(settings), k=args.k, mode=settings.mode,
-                            progress=progress)
-    else:
-        from .evaluation import run_answers
-
-        run = run_answers(battery, _engine(settings), k=args.k, mode=settings.mode,
-                          progress=progress)
-    bar.close()
-    write_run(run, out)
-    m = run.report["metrics"]
-    print(f"{run.report['n']} questions ({len(battery.errors)} malformed lines skipped)")
-    for name, value in m.items():
-        print(f"  {name:16s} {value}")
-    print(f"wrote {out / 'report.json'} and {out / 'results.jsonl'}")
-    return 0
+    return run(args, _settings(args), _log)
 
 
-COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval}
+def cmd_compare(args) -> int:
+    from .eval_cli import run_compare
+
+    return run_compare(args)
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval,
+            "compare": cmd_compare}
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:2] == ["eval", "compare"]:
+        args = build_compare_parser().parse_args(argv[2:])
+        args.command = "compare"
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except RagError as exc:

@@ -22,6 +22,11 @@ class EvalRun:
     results: list[dict]
 
 
+def _references(q: Question) -> dict:
+    """What the question is scored against, kept in each result for reports and comparisons."""
+    return {"answers": list(q.answers), "gold": list(q.gold), "expect_refusal": q.expect_refusal}
+
+
 def retrieval_result(q: Question, retriever: Retriever, k: int, mode: str | None) -> dict:
     t0 = time.perf_counter()
     passages = retriever.search(q.question, k=max(k, 10), mode=mode)
@@ -30,6 +35,7 @@ def retrieval_result(q: Question, retriever: Retriever, k: int, mode: str | None
     result = {
         "id": q.id,
         "question": q.question,
+        **_references(q),
         "retrieved": [{"chunk_id": p.chunk.chunk_id, "doc_id": p.chunk.doc_id, "score": round(p.score, 6)}
                       for p in passages],
         "timings": {"retrieval": round(ms, 2)},
@@ -101,6 +107,7 @@ def answer_result(q: Question, ans: Answer) -> dict:
         "id": q.id,
         "question": q.question,
         "standalone_question": ans.standalone_question,
+        **_references(q),
         "answer": ans.text,
         "citations": [{"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "source": c.source,
                        "start": c.start, "end": c.end, "sentence": c.sentence,
@@ -143,31 +150,72 @@ def summarize_answers(results: list[dict]) -> dict:
     }
 
 
+DEPTH = 10
+"""Retrieval depth for gold ranks (hit@k curve for k = 1..10, MRR@10) in answer runs."""
+
+
+def answer_question(q: Question, engine, k: int = 5, mode: str | None = None) -> dict:
+    """Answer one question through ``engine.answer`` (the CLI/UI code path) and score it.
+
+    The answer sees ``k`` passages; when the gold document is not among them and the engine
+    can search, the same query is retrieved ``DEPTH`` deep to place it (``gold_rank@10``)."""
+    ans = engine.answer(q.question, history=list(q.history), k=k, mode=mode)
+    result = answer_result(q, ans)
+    if q.gold:
+        m = result["metrics"]
+        rank = m.get("gold_rank")
+        m["hit@1"] = metrics.hit_at(rank, 1)
+        m[f"hit@{k}"] = metrics.hit_at(rank, k)
+        deep = rank
+        if rank is None and k < DEPTH and hasattr(engine, "search") and ans.passages:
+            passages = engine.search(ans.standalone_question or ans.question or q.question, k=DEPTH, mode=mode)
+            deep = metrics.first_gold_rank([p.chunk.doc_id for p in passages], q.gold)
+        if rank is not None or hasattr(engine, "search"):
+            m["gold_rank@10"] = deep
+            m["mrr@10"] = metrics.reciprocal_rank(deep, DEPTH)
+    return result
+
+
 def run_answers(battery: Battery, engine, k: int = 5, mode: str | None = None,
-                progress: Progress | None = None) -> EvalRun:
-    """Answer every question through ``engine.answer`` (the CLI/UI code path) and score it."""
-    results = []
-    matched = 0
-    for i, q in enumerate(battery.questions, start=1):
-        ans = engine.answer(q.question, history=list(q.history), k=k, mode=mode)
-        result = answer_result(q, ans)
-        if q.gold:
-            rank = result["metrics"].get("gold_rank")
-            result["metrics"]["hit@1"] = metrics.hit_at(rank, 1)
-            result["metrics"][f"hit@{k}"] = metrics.hit_at(rank, k)
-        results.append(result)
-        matched += result["metrics"].get("answer_match", 0.0)
+                progress: Progress | None = None, workers: int = 1) -> EvalRun:
+    """Answer every question through ``engine.answer`` and score it; ``workers`` threads
+    share the engine (one index, one LLM server). Results keep battery order, so a run
+    with a deterministic backend is the same whatever ``workers`` is."""
+    from .parallel import map_ordered
+
+    questions = battery.questions
+    done = {"n": 0, "matched": 0.0, "answerable": 0, "hits": 0.0, "with_gold": 0}
+
+    def on_result(_, result):
+        m = result["metrics"]
+        done["n"] += 1
+        if "answer_match" in m:
+            done["answerable"] += 1
+            done["matched"] += m["answer_match"]
+        if f"hit@{k}" in m:
+            done["with_gold"] += 1
+            done["hits"] += m[f"hit@{k}"]
         if progress:
-            progress(i, len(battery.questions), {"answer_match": matched / i})
+            running = {}
+            if done["with_gold"]:
+                running[f"hit@{k}"] = done["hits"] / done["with_gold"]
+            if done["answerable"]:
+                running["answer_match"] = done["matched"] / done["answerable"]
+            progress(done["n"], len(questions), running)
+
+    results = map_ordered(lambda q: answer_question(q, engine, k, mode), questions, workers, on_result)
     summary = summarize_answers(results)
     scored = [r["metrics"] for r in results if "hit@1" in r["metrics"]]
     if scored:
         summary["hit@1"] = round(metrics.mean([m["hit@1"] for m in scored]), 4)
         summary[f"hit@{k}"] = round(metrics.mean([m[f"hit@{k}"] for m in scored]), 4)
+        deep = [m["mrr@10"] for m in scored if "mrr@10" in m]
+        if len(deep) == len(scored):
+            summary["mrr@10"] = round(metrics.mean(deep), 4)
     report = {"n": len(results), "metrics": summary,
               "config": {"k": k, "mode": mode or engine.settings.mode, "retrieval_only": False,
                          "llm": engine.llm_description(),
-                         "refusal_threshold": engine.settings.refusal_threshold},
+                         "refusal_threshold": engine.settings.refusal_threshold, "workers": workers},
               "battery": {"sha256": battery.sha256, "malformed_lines": len(battery.errors)}}
     return EvalRun(report, results)
 

@@ -66,11 +66,25 @@ def correct(result: dict) -> bool | None:
 
 # ------------------------------------------------------------------ curves
 def hit_curve(results: Iterable[dict], max_k: int = 10) -> list[float | None]:
-    """hit@k for k = 1..max_k over the questions with gold documents."""
-    ranks = [m(r).get("gold_rank") for r in results if "gold_rank" in m(r)]
+    """hit@k for k = 1..max_k over the questions with gold documents.
+
+    Uses ``gold_rank@10`` (answer runs: the gold document placed 10 deep) when present, else
+    ``gold_rank`` within the retrieved list; k beyond what was retrieved is None (unknown)."""
+    results = list(results)
+    ranks, depth = [], max_k
+    for r in results:
+        mm = m(r)
+        if "gold_rank@10" in mm:
+            ranks.append(mm["gold_rank@10"])
+        elif "gold_rank" in mm:
+            ranks.append(mm["gold_rank"])
+            retrieved = r.get("retrieved")
+            if isinstance(retrieved, list) and len(retrieved) < max_k:
+                depth = min(depth, len(retrieved)) if retrieved else depth
     if not ranks:
         return [None] * max_k
-    return [sum(metrics.hit_at(rank, k) for rank in ranks) / len(ranks) for k in range(1, max_k + 1)]
+    return [sum(metrics.hit_at(rank, k) for rank in ranks) / len(ranks) if k <= depth else None
+            for k in range(1, max_k + 1)]
 
 
 def histogram(values: Sequence[float], bins: int = 12) -> tuple[list[float], list[int]]:

@@ -4,6 +4,7 @@ the quality gate, run comparison, the HTML report, ordered workers, the remote a
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from html.parser import HTMLParser
@@ -147,7 +148,8 @@ def result(qid, *, rank="absent", match=None, refused=False, evidence=0.5, expec
     mm["citation_valid"] = None if refused else float(supported)
     return {"id": qid, "question": f"question {qid}?", "answer": "no" if refused else f"answer {qid} [1]",
             "refused": refused, "evidence": evidence, "metrics": mm, "answers": ["ref"],
-            "gold": ["g"], "retrieved": [{"doc_id": "g", "score": 0.9}], "timings": {"total": ms}}
+            "gold": ["g"], "expect_refusal": expect_refusal, "timings": {"total": ms},
+            "retrieved": [{"doc_id": "g" if rank == i + 1 else f"d{i}", "score": 0.9 - 0.05 * i} for i in range(10)]}
 
 
 def test_hit_curve_by_hand():
@@ -372,3 +374,164 @@ def test_answer_round_trips_through_its_json():
     assert back.passages[0].chunk.doc_id == "paris.txt" and back.passages[0].score == pytest.approx(0.9)
     assert back.citations[0].supported is False and back.citations[0].n == 1
     assert back.timings["total"] == 340.0
+
+
+# ------------------------------------------------------------------ the eval command, with fakes
+from rag import cli, eval_cli  # noqa: E402
+from rag.embedding import HashEmbedder  # noqa: E402
+from rag.engine import Engine  # noqa: E402
+from rag.gate import GateFailedError as _Gate  # noqa: E402,F811
+from rag.llm import FakeLLM  # noqa: E402
+
+BATTERY = [
+    {"id": "eiffel", "question": "Where does the Eiffel Tower stand?", "answers": ["Paris"], "gold": ["paris.txt"]},
+    {"id": "berlin", "question": "What is the capital of Germany?", "answers": ["Berlin"], "gold": ["berlin.md"]},
+    {"id": "rome", "question": "Which ancient amphitheatre is in Rome?", "answers": ["Colosseum"],
+     "gold": ["rome.txt"]},
+    {"id": "wine", "question": "What does France export?", "answers": ["wine"], "gold": ["paris.txt"]},
+    {"id": "moon", "question": "How many moons does Neptune have?", "expect_refusal": True},
+    {"id": "gate", "question": "Which gate is in Berlin?", "answers": ["Brandenburg Gate"], "gold": ["berlin.md"]},
+]
+
+
+def fake_engine_factory(calls=None):
+    def reply(prompt: str) -> str:  # deterministic: a word of the last passage shown
+        last = prompt.rsplit("Question:", 1)[0].strip().splitlines()[-1]
+        words = [w.strip(".,") for w in last.split() if w[:1].isupper()]
+        return " " + (words[-1] if words else "unknown")
+
+    def make(settings, inputs, log):
+        engine = Engine(settings.replace(chunk_words=40), embedder=HashEmbedder(), llm=FakeLLM(reply),
+                        inputs=inputs, log=log)
+        if calls is not None:
+            calls.append(engine)
+        return engine
+    return make
+
+
+def eval_args(*argv):
+    return cli.build_parser().parse_args(["eval", *map(str, argv)])
+
+
+@pytest.fixture
+def battery_file(tmp_path):
+    path = tmp_path / "battery.jsonl"
+    path.write_text("".join(json.dumps(q) + "\n" for q in BATTERY) + "{broken\n", encoding="utf-8")
+    return path
+
+
+def run_eval(tmp_path, *argv, settings=None, calls=None):
+    settings = settings or Settings(index_dir=tmp_path / "unused-index")
+    logs = []
+    code = eval_cli.run(eval_args(*argv), settings, logs.append, make_engine=fake_engine_factory(calls))
+    return code, logs
+
+
+from rag.config import Settings  # noqa: E402
+
+
+def read_run(out):
+    report = json.loads((out / "report.json").read_text())
+    results = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    return report, results
+
+
+def test_eval_with_corpus_writes_the_three_files(tmp_path, docs_dir, battery_file, capsys):
+    out = tmp_path / "run"
+    code, logs = run_eval(tmp_path, battery_file, "--corpus", docs_dir, "--out", out)
+    assert code == 0
+    assert f"{battery_file}:7: invalid JSON" in " ".join(logs)
+    report, results = read_run(out)
+    assert [r["id"] for r in results] == [q["id"] for q in BATTERY]
+    assert report["n"] == 6 and report["battery"]["malformed_lines"] == 1
+    assert report["battery"]["errors"][0].startswith(f"{battery_file}:7:")
+    assert report["corpus"]["documents"] == 3 and len(report["corpus"]["sha256"]) == 64
+    assert report["corpus"]["paths"] == [str(docs_dir)]
+    cfg = report["config"]
+    for key in ("k", "mode", "refusal_threshold", "prompt_style", "llm", "code_version", "embed_model", "workers"):
+        assert key in cfg, key
+    assert cfg["prompt_style"] == "completion" and cfg["llm"] == "fake LLM"
+    assert {"answer_match", "hit@1", "hit@5", "mrr@10", "refusal_accuracy", "false_refusal"} <= set(report["metrics"])
+    moon = results[4]
+    assert moon["expect_refusal"] and "refusal_correct" in moon["metrics"]
+    assert results[0]["answers"] == ["Paris"] and results[0]["gold"] == ["paris.txt"]
+    assert all("gold_rank@10" in r["metrics"] for r in results if r["gold"])
+    assert not (tmp_path / "unused-index").exists()  # the run-local index is not the configured one
+    assert not any(p.name == "index" for p in out.iterdir())
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 4 and "fake LLM" in page
+    printed = capsys.readouterr().out
+    assert "6 questions in" in printed and "answer_match" in printed and "report.html" in printed
+
+
+def test_workers_give_the_same_results_as_serial(tmp_path, docs_dir, battery_file):
+    runs = {}
+    for workers in (1, 3):
+        out = tmp_path / f"w{workers}"
+        assert run_eval(tmp_path, battery_file, "--corpus", docs_dir, "--out", out, "--workers", workers)[0] == 0
+        report, results = read_run(out)
+        for r in results:
+            r.pop("timings")
+        runs[workers] = (report["metrics"], results)
+    m1, r1 = runs[1]
+    m3, r3 = runs[3]
+    assert r1 == r3
+    assert {k: v for k, v in m1.items() if "latency" not in k} == {k: v for k, v in m3.items() if "latency" not in k}
+
+
+def test_gate_exit_code_and_message(tmp_path, docs_dir, battery_file, capsys):
+    out = tmp_path / "run"
+    with pytest.raises(_Gate) as info:
+        run_eval(tmp_path, battery_file, "--corpus", docs_dir, "--out", out,
+                 "--fail-under", "hit@5=1.01", "--fail-under", "hit@1=0", "--fail-over", "llm_errors=-1")
+    assert info.value.exit_code == 3
+    message = str(info.value)
+    assert "hit@5 = " in message and "below the limit 1.01" in message
+    assert "llm_errors = 0 is above the limit -1" in message and "hit@1" not in message
+    assert (out / "report.json").exists() and (out / "report.html").exists()  # written before the gate
+    code, _ = run_eval(tmp_path, battery_file, "--corpus", docs_dir, "--out", tmp_path / "ok",
+                       "--fail-under", "hit@5=0.1")
+    assert code == 0 and "quality gate passed: hit@5>=0.1" in capsys.readouterr().out
+
+
+def test_sample_seed_and_strict(tmp_path, docs_dir, battery_file):
+    out = tmp_path / "s"
+    assert run_eval(tmp_path, battery_file, "--corpus", docs_dir, "--out", out, "--sample", 3, "--seed", 5)[0] == 0
+    report, results = read_run(out)
+    picked = [q.id for q in select(load_battery([battery_file]).questions, 3, 5)]
+    assert [r["id"] for r in results] == picked
+    assert report["battery"]["sample"] == 3 and report["battery"]["seed"] == 5
+    assert report["battery"]["questions_in_files"] == 6 and report["battery"]["questions_run"] == 3
+    with pytest.raises(InputError, match=r"battery.jsonl:7: invalid JSON"):
+        run_eval(tmp_path, battery_file, "--corpus", docs_dir, "--strict", "--out", tmp_path / "x")
+
+
+def test_bad_eval_options_exit_2(tmp_path, battery_file, capsys):
+    for argv in (["--workers", "0"], ["--fail-under", "answer_match"], ["--sample", "0"],
+                 ["--server", "http://127.0.0.1:9/", "--corpus", str(tmp_path)]):
+        assert cli.main(["eval", str(battery_file), *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: "), err
+
+
+def test_compare_command(tmp_path, docs_dir, battery_file, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run_eval(tmp_path, battery_file, "--corpus", docs_dir, "--out", a)[0] == 0
+    assert run_eval(tmp_path, battery_file, "--corpus", docs_dir, "--out", b, "--k", 1)[0] == 0
+    capsys.readouterr()
+    assert cli.main(["eval", "compare", str(a), str(b)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"A: {a}") and "B - A" in text and "right -> wrong:" in text
+    assert cli.main(["eval", "compare", str(a), str(tmp_path)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+
+
+def test_server_unreachable_is_one_clear_error(tmp_path, battery_file, capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert cli.main(["eval", str(battery_file), "--server", f"http://127.0.0.1:{port}/",
+                     "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("warning: ") and len(err) == 2  # the malformed line, then the error
+    assert err[1].startswith("error: cannot reach the app at http://127.0.0.1:") and "Traceback" not in err[1]
