@@ -13,6 +13,7 @@ from .citations import content_words, overlap, sentences
 from .models import Passage
 
 _BRACKETS = str.maketrans({"[": "(", "]": ")", "{": "(", "}": ")"})
+_DELIMITER = re.compile(r"[<>]{2,}")
 _ROLE = re.compile(r"(?im)\b(question|answer|passages?|system|user|assistant|instructions?)\s*:")
 
 FEW_SHOT = (
@@ -36,6 +37,7 @@ CHAT_SYSTEM = (
 def neutralize(text: str) -> str:
     """Passage text made inert: no brackets (no fake markers), no prompt role labels, one line."""
     text = text.translate(_BRACKETS)
+    text = _DELIMITER.sub(" ", text)  # the chat prompt's <<< >>> fence can't be closed from inside
     text = _ROLE.sub(lambda m: m.group(1) + " -", text)
     return " ".join(text.split())
 

@@ -217,7 +217,9 @@ def compose_completion(ans: Answer, query: str, raw: str, options: Options) -> N
         return
     n, span = picked
     span = _extend(passages[n - 1], span, options.min_sentence_words)
-    sentence = " ".join(span.text.split())
+    # A quoted document sentence keeps none of its own "[n]": a forged marker would link
+    # to whichever passage has that number.
+    sentence = re.sub(r"\s+(?=[.,;:!?])", "", " ".join(cit.MARKER.sub(" ", span.text).split()))
     parts, cites = [], {}
     if short and not (cit.contains_answer(sentence, short) and
                       len(short.split()) >= len(sentence.split()) - 2):
