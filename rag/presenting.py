@@ -19,12 +19,15 @@ from typing import Any, Iterable
 
 MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*,\s*\d{1,3})*)\s*\]")
 """One bracket holding one or more passage numbers (the same grammar as rag.citations)."""
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~$<>])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~$:@])")
+"""Markdown syntax, plus ``:`` and ``@`` so URLs and e-mail addresses are not auto-linked
+(``<`` ``>`` ``&`` are HTML-escaped instead)."""
+_WWW = re.compile(r"(?i)\b(www)\.")
 
 
 def escape_markdown(text: str) -> str:
     """Text that markdown shows literally and that contains no live HTML."""
-    return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False)
+    return html.escape(_WWW.sub(r"\1\\.", _MD_SPECIAL.sub(r"\\\1", text)), quote=False)
 
 
 def esc(text: Any) -> str:
@@ -206,9 +209,9 @@ CSS = """
 .rag-note, .rag-empty { opacity: .75; font-style: italic; margin-bottom: .5rem; }
 .rag-more summary { cursor: pointer; opacity: .8; margin: .3rem 0 .6rem; }
 a.rag-cite { text-decoration: none; font-weight: 600; }
-#rag-sources-box { max-height: 70vh; overflow-y: auto; }
+#rag-sources-box { max-height: 75vh; overflow-y: auto !important; }
 #rag-clear { align-self: center; }
-@media (max-width: 768px) { #rag-sources-box { max-height: none; } }
+@media (max-width: 768px) { #rag-sources-box { max-height: none; overflow-y: visible !important; } }
 """
 
 PAGE_JS = """

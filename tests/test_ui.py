@@ -49,6 +49,12 @@ def test_answer_text_cannot_inject_markup():
     assert "\\!\\[x\\]\\(" in md  # the markdown image is escaped, so nothing is fetched
 
 
+def test_escape_markdown_shows_text_literally_without_links():
+    assert presenting.escape_markdown("a <b> & c") == "a &lt;b&gt; &amp; c"
+    out = presenting.escape_markdown("see http://evil.example, www.evil.example or me@evil.example")
+    assert "http\\://" in out and "www\\." in out and "me\\@" in out
+
+
 def test_unsupported_citation_is_marked_in_chat_and_panel():
     answer = {"question": "q", "text": "Claim [1].", "citations": [_citation(supported=False)]}
     assert "⚠" in presenting.render_answer(answer, 0)
@@ -202,6 +208,18 @@ def test_llm_failure_keeps_the_sources(engine):
     assert "language model failed" in session.messages()[-1]["content"]
     assert "Retrieved passages (not cited)" in session.sources_html()
     assert session.history() == []  # a failed turn is not fed back as context
+
+
+def test_question_during_indexing_waits_and_says_so(engine):
+    import threading
+
+    session = ChatSession.new(engine.settings)
+    engine._idle.clear()  # an index update is running
+    events = ask(engine, session, "How large is the trade volume between Iran and Iraq?")
+    assert next(events) == "started"
+    assert session.messages()[-1]["content"] == "*Waiting for the index update to finish…*"
+    threading.Timer(0.3, engine._idle.set).start()
+    assert list(events)[-1] == "done" and session.turns[-1].answer["citations"]
 
 
 def test_refusal_is_not_an_error(engine):

@@ -240,13 +240,19 @@ def test_two_sessions_keep_separate_histories(app_url, browser):
         cb.close()
 
 
-def test_empty_question_gets_a_clear_message(app_url, browser):
+def test_empty_question_gets_a_clear_message_and_markup_stays_text(app_url, browser):
     context, page = _open(browser, app_url)
     try:
         page.fill("#rag-question textarea", "   ")
         page.keyboard.press("Enter")
         page.get_by_text("Type a question first.").first.wait_for(timeout=15_000)
         assert page.locator(BOT).count() == 0
+        hostile = '<img src=x onerror="window.__pwned=1"> **bold** http://evil.example/x'
+        _ask(page, hostile)
+        user = page.locator(USER).last
+        assert user.inner_text().strip() == hostile
+        assert user.locator("img, strong, a").count() == 0
+        assert page.evaluate("window.__pwned") is None
     finally:
         context.close()
 
