@@ -170,8 +170,10 @@ def build_app(engine: Engine) -> gr.Blocks:
                                         column_widths=["34%", "38%", "12%", "16%"])
 
         # -------------------------------------------------------------- events
+        # chat and /ask share one limit: QUEUE_CONCURRENCY answers at once in total
         question.submit(respond, [question, session], [chatbot, sources, session, question],
-                        api_visibility="private", show_progress="hidden")
+                        api_visibility="private", show_progress="hidden",
+                        concurrency_limit=QUEUE_CONCURRENCY, concurrency_id="answer")
         chatbot.select(select, [session], [sources, session], api_visibility="private",
                        concurrency_limit=None, show_progress="hidden")
         for trigger in (clear_btn.click, chatbot.clear):  # our button and the chatbot's own trash icon
@@ -184,7 +186,7 @@ def build_app(engine: Engine) -> gr.Blocks:
         remove.click(remove_file, [to_remove], [upload_msg, docs, to_remove, status],
                      api_visibility="private", concurrency_limit=1, concurrency_id="index")
         demo.load(refresh, None, [status, docs, to_remove], api_visibility="private", concurrency_limit=None)
-        gr.api(ask_api, api_name="ask")
+        gr.api(ask_api, api_name="ask", concurrency_limit=QUEUE_CONCURRENCY, concurrency_id="answer")
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     return demo
 

@@ -185,8 +185,20 @@ def test_ask_streams_then_keeps_each_answers_own_sources(engine):
     assert session.selected == 1 and 'id="src-1-1"' in session.sources_html()
     assert [m["role"] for m in session.messages()] == ["user", "assistant"] * 2
     assert len(session.history()) == 4
+    follow_up = ui_fakes.CALLS[-1]  # the second question was asked with the first turn as history
+    assert follow_up["question"] == "Who visited Tehran?"
+    assert [m["role"] for m in follow_up["history"]] == ["user", "assistant"]
+    assert follow_up["history"][0]["content"].startswith("How large")
     session.select_message(1)  # the first answer's message
     assert session.sources_html() == first_sources
+
+
+def test_session_settings_reach_the_engine(engine):
+    session = ChatSession.new(engine.settings)
+    session.k, session.mode = 2, "bm25"
+    list(ask(engine, session, "trade volume"))
+    assert (ui_fakes.CALLS[-1]["k"], ui_fakes.CALLS[-1]["mode"]) == (2, "bm25")
+    assert len(session.turns[-1].answer["passages"]) <= 2
 
 
 def test_bad_questions_add_no_turn(engine):

@@ -46,7 +46,12 @@ def _final(question, retriever, settings, k, mode, history=()) -> tuple[Answer, 
     return answer, [w + " " for w in text.split(" ")]
 
 
+CALLS: list[dict] = []
+"""Every stream_answer call's question, history, k and mode, for tests to inspect."""
+
+
 def stream_answer(question, history=(), retriever=None, llm=None, settings=None, k=None, mode=None):
+    CALLS.append({"question": question, "history": list(history), "k": k, "mode": mode})
     answer, deltas = _final(question, retriever, settings, k, mode, history)
     for i, d in enumerate(deltas):
         if "llmfail" in question.lower() and i == 2:
