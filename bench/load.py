@@ -1,0 +1,231 @@
+"""Load test: concurrent clients asking the running app through its ``ask`` API.
+
+    python bench/load.py --start [--clients 20] [--seconds 120] [--out runs/load.json]
+    python bench/load.py --url http://127.0.0.1:7860 --pid PID ...
+
+``--start`` launches ``python app.py`` on a free loopback port (and stops it at the end);
+``--url``/``--pid`` drive an app that is already running. Loopback only: any other host is
+refused. Bounded: the run stops after ``--seconds`` (and at most ``--max-requests``), each
+call has a timeout, and the script exits by itself.
+
+Reports answers/s, p50/p95/p99 latency, errors by kind, and the app's resident memory
+(after warm-up, peak during the run, at the end) sampled from /proc every half second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_QUESTIONS = ["How large is the trade volume between Iran and Iraq?",
+                     "Who was on a state visit to Tehran?",
+                     "Which sectors do the joint infrastructure projects cover?",
+                     "What did Raisi say about foreign forces in the region?"]
+
+
+def loopback_only(url: str) -> None:
+    host = urlparse(url).hostname or ""
+    try:
+        ok = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        ok = False
+    if not ok:
+        raise SystemExit(f"refusing to load-test {host!r}: loopback addresses only")
+
+
+def rss_kb(pid: int) -> tuple[int, int]:
+    """(current, peak) resident set of ``pid`` and its children-free self, in kB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of ``pid`` plus its descendants (the embedded LLM runs in-process)."""
+    total = 0
+    pids = [pid]
+    while pids:
+        p = pids.pop()
+        try:
+            total += rss_kb(p)[0]
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        pids.extend(int(c) for c in children)
+    return total
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(env_extra: dict) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
+               GRADIO_ANALYTICS_ENABLED="False", **env_extra)
+    log = open(ROOT / "runs" / "load-app.log", "w")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    import urllib.request
+
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the app exited with {proc.returncode}; see runs/load-app.log")
+        try:
+            urllib.request.urlopen(url + "/gradio_api/info", timeout=2)
+            return proc, url
+        except OSError:
+            time.sleep(1)
+    proc.kill()
+    raise SystemExit("the app did not start within 300 s")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    i = (len(values) - 1) * q
+    lo, hi = int(i), min(int(i) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (i - lo)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--url")
+    p.add_argument("--pid", type=int)
+    p.add_argument("--start", action="store_true", help="start app.py on a free loopback port")
+    p.add_argument("--clients", type=int, default=20)
+    p.add_argument("--seconds", type=float, default=120.0)
+    p.add_argument("--max-requests", type=int, default=20_000)
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds one call may take")
+    p.add_argument("--questions", type=Path, help="a battery .jsonl to draw questions from")
+    p.add_argument("--out", type=Path)
+    args = p.parse_args(argv)
+    if not (args.start or args.url):
+        p.error("give --start or --url")
+    if not 1 <= args.clients <= 200 or not 0 < args.seconds <= 1800:
+        p.error("--clients must be 1..200 and --seconds 0..1800")
+    questions = DEFAULT_QUESTIONS
+    if args.questions:
+        questions = [json.loads(line)["question"] for line in args.questions.read_text().splitlines() if line.strip()]
+
+    (ROOT / "runs").mkdir(exist_ok=True)
+    proc = None
+    if args.start:
+        proc, url = start_app({})
+        pid = proc.pid
+    else:
+        url, pid = args.url, args.pid
+    loopback_only(url)
+    try:
+        return run(url, pid, questions, args)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def run(url: str, pid: int | None, questions: list[str], args) -> int:
+    from gradio_client import Client
+
+    # Warm-up: one answer before measuring (models loaded, caches filled).
+    Client(url, verbose=False).predict(questions[0], api_name="/ask")
+    start_rss = tree_rss_kb(pid) if pid else None
+
+    latencies: list[float] = []
+    errors: Counter = Counter()
+    lock = threading.Lock()
+    issued = 0
+    t_start = time.monotonic()
+    deadline = t_start + args.seconds
+    peak = [start_rss or 0]
+    stop = threading.Event()
+
+    def sampler():
+        while not stop.wait(0.5):
+            if pid:
+                try:
+                    peak[0] = max(peak[0], tree_rss_kb(pid))
+                except (FileNotFoundError, ProcessLookupError):
+                    return
+
+    def client(i: int):
+        nonlocal issued
+        c = Client(url, verbose=False)
+        n = i
+        while time.monotonic() < deadline:
+            with lock:
+                if issued >= args.max_requests:
+                    return
+                issued += 1
+            q = questions[n % len(questions)]
+            n += args.clients
+            t0 = time.monotonic()
+            try:
+                job = c.submit(q, api_name="/ask")
+                result = job.result(timeout=args.timeout)
+                ok = isinstance(result, dict) and "text" in result
+                kind = None if ok else "no answer in the reply"
+                if ok and result.get("error"):
+                    kind = f"llm: {result['error'][:60]}"
+            except Exception as exc:  # every failure is counted, none stops the run
+                kind = f"{type(exc).__name__}: {' '.join(str(exc).split())[:80]}"
+            with lock:
+                if kind is None:
+                    latencies.append(time.monotonic() - t0)
+                else:
+                    errors[kind] += 1
+
+    threading.Thread(target=sampler, daemon=True).start()
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(args.clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(args.seconds + args.timeout + 30)
+    elapsed = time.monotonic() - t_start
+    stop.set()
+    end_rss = tree_rss_kb(pid) if pid else None
+    hung = sum(t.is_alive() for t in threads)
+
+    report = {
+        "url": url, "clients": args.clients, "seconds": round(elapsed, 1), "answers": len(latencies),
+        "answers_per_second": round(len(latencies) / elapsed, 3),
+        "latency_s": {"p50": round(percentile(latencies, 0.5), 2), "p95": round(percentile(latencies, 0.95), 2),
+                      "p99": round(percentile(latencies, 0.99), 2),
+                      "mean": round(statistics.fmean(latencies), 2) if latencies else None,
+                      "max": round(max(latencies), 2) if latencies else None},
+        "errors": sum(errors.values()), "error_kinds": dict(errors.most_common()), "clients_hung": hung,
+        "app_rss_mb": {"start": round(start_rss / 1024, 1) if start_rss else None,
+                       "peak": round(peak[0] / 1024, 1) if pid else None,
+                       "end": round(end_rss / 1024, 1) if end_rss else None},
+        "cpu_count": os.cpu_count(),
+    }
+    print(json.dumps(report, indent=1))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=1))
+    return 0 if not hung else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
