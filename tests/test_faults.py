@@ -129,7 +129,7 @@ def test_sigkill_mid_write_keeps_the_old_index(built, settings, point):
 def test_second_process_is_told_the_index_is_being_indexed(built, settings, tmp_path):
     many_docs(built, 20, tag=" (v2)")
     ready = tmp_path / "ready"
-    first = worker(built, settings.index_dir, "--slow", 0.05, "--ready", ready)
+    first = worker(built, settings.index_dir, "--slow", 0.5, "--ready", ready)  # ~10 s: outlasts a slow CLI start
     try:
         _wait_for(ready, first)
         second = cli("index", built, "--index-dir", settings.index_dir)
