@@ -98,6 +98,13 @@ def split_claims(text: str) -> list[tuple[str, list[int]]]:
     claims: list[tuple[str, list[int]]] = []
     for a, b in split_sentences(text):
         sent = text[a:b]
+        lead = re.match(r"^(\s*\[[\d\s,]+\])+", sent)
+        if lead and claims:  # "... end. [2] Next" : leading markers belong to the previous one
+            prev = [int(p) for m in MARKER.finditer(lead.group(0)) for p in m.group(1).split(",")]
+            claims[-1][1].extend(n for n in prev if n not in claims[-1][1])
+            sent = sent[lead.end():]
+            if not sent.strip():
+                continue
         nums = [int(p) for m in MARKER.finditer(sent) for p in m.group(1).split(",")]
         body = strip_markers(sent)
         if not body.strip(" .,;:!?\"'") and claims and nums:  # a lone marker sentence

@@ -45,13 +45,16 @@ class Options:
     """Passages whose sentences compete to be the evidence sentence."""
     short_tokens: int = 24
     use_model: bool = True
-    answer_bonus: float = 1.0
+    answer_bonus: float = 0.0
     """Added to a sentence's score when it contains the verified short answer."""
     rank_weight: float = 0.3
     """Weight of the passage's fused retrieval score (relative to the best) in sentence choice."""
     min_sentence_words: int = 0
     """When the evidence sentence is shorter than this, the next sentence is added."""
     max_short_words: int = 12
+    budget_words: int = 35
+    """When > 0, the next best evidence sentence is added if the answer stays within this
+    many words."""
 
 
 DEFAULT = Options()
@@ -165,24 +168,33 @@ def verified_in(short: str, passages: Sequence[Passage]) -> int | None:
     return None
 
 
-def evidence_sentence(query: str, passages: Sequence[Passage], options: Options,
-                      short: str = "") -> tuple[int, cit.SentenceSpan] | None:
-    """(passage number, sentence) that best answers ``query`` among the top passages."""
+def ranked_sentences(query: str, passages: Sequence[Passage], options: Options,
+                     short: str = "") -> list[tuple[int, cit.SentenceSpan]]:
+    """(passage number, sentence) pairs of the top passages, best evidence first: question
+    word overlap, plus the passage's retrieval score, plus a bonus for containing the
+    verified short answer."""
     q = cit.content_words(query)
     top = passages[:options.evidence_passages]
     if not top:
-        return None
+        return []
     best_fused = max(p.score for p in top) or 1.0
-    best: tuple[int, cit.SentenceSpan] | None = None
+    out = []
     for n, p in enumerate(top, start=1):
         prior = options.rank_weight * (p.score / best_fused)
         for s in cit.sentences(p.chunk):
             score = cit.overlap(q, s.text) + prior
             if short and cit.contains_answer(s.text, short):
                 score += options.answer_bonus
-            if best is None or score > best[1].score:
-                best = (n, replace(s, score=score))
-    return best
+            out.append((n, replace(s, score=score)))
+    out.sort(key=lambda x: (-x[1].score, x[0], x[1].start))
+    return out
+
+
+def evidence_sentence(query: str, passages: Sequence[Passage], options: Options,
+                      short: str = "") -> tuple[int, cit.SentenceSpan] | None:
+    """(passage number, sentence) that best answers ``query`` among the top passages."""
+    ranked = ranked_sentences(query, passages, options, short)
+    return ranked[0] if ranked else None
 
 
 def _extend(passage: Passage, span: cit.SentenceSpan, min_words: int) -> cit.SentenceSpan:
@@ -205,31 +217,43 @@ def _citation(n: int, passage: Passage, span: cit.SentenceSpan, score: float = 1
                     score=round(float(score), 4))
 
 
+def _cited(sentence: str, n: int) -> str:
+    """``sentence`` with ``[n]`` placed before its final punctuation."""
+    body = " ".join(sentence.split())
+    end = body[-1] if body and body[-1] in ".!?" else "."
+    return f"{body.rstrip('.!? ')} [{n}]{end}"
+
+
 def compose_completion(ans: Answer, query: str, raw: str, options: Options) -> None:
+    """Best evidence sentence(s), each cited; the model's short answer leads only when it is
+    verified (a passage contains it) and the chosen evidence sentence contains it too."""
     passages = ans.passages
     short = clean_short_answer(raw, options.max_short_words)
-    where = verified_in(short, passages[:max(options.prompt_passages, options.evidence_passages)])
-    if where is None:
+    if verified_in(short, passages[:max(options.prompt_passages, options.evidence_passages)]) is None:
         short = ""
-    picked = evidence_sentence(query, passages, options, short)
-    if picked is None:
+    ranked = ranked_sentences(query, passages, options, short)
+    if not ranked:
         ans.refused, ans.text = True, REFUSAL_TEXT
         return
-    n, span = picked
+    n, span = ranked[0]
     span = _extend(passages[n - 1], span, options.min_sentence_words)
-    # A quoted document sentence keeps none of its own "[n]": a forged marker would link
-    # to whichever passage has that number.
-    sentence = re.sub(r"\s+(?=[.,;:!?])", "", " ".join(cit.MARKER.sub(" ", span.text).split()))
+    chosen = [(n, span)]
+    if options.budget_words:
+        used = len(span.text.split()) + len(short.split())
+        for n2, s2 in ranked[1:]:
+            if s2.start < span.end and span.start < s2.end and passages[n2 - 1].chunk.doc_id == \
+                    passages[n - 1].chunk.doc_id:
+                continue  # the same (or overlapping) sentence from an overlapping chunk
+            if used + len(s2.text.split()) <= options.budget_words:
+                chosen.append((n2, s2))
+            break
     parts, cites = [], {}
-    if short and not (cit.contains_answer(sentence, short) and
-                      len(short.split()) >= len(sentence.split()) - 2):
-        sn = n if cit.contains_answer(sentence, short) else where
-        parts.append(f"{short} [{sn}].")
-        if sn != n:
-            cites[sn] = _citation(sn, passages[sn - 1],
-                                  cit.best_sentence(passages[sn - 1].chunk, query, answer=short))
-    parts.append(f"{sentence.rstrip()} [{n}]")
-    cites[n] = _citation(n, passages[n - 1], span, span.score)
+    holder = next((m for m, s in chosen if short and cit.contains_answer(s.text, short)), None)
+    if holder is not None and len(short.split()) < len(chosen[0][1].text.split()) - 2:
+        parts.append(_cited(short, holder))
+    for m, s in chosen:
+        parts.append(_cited(s.text, m))
+        cites.setdefault(m, _citation(m, passages[m - 1], s, s.score))
     ans.text = " ".join(parts)
     ans.citations = [cites[k] for k in sorted(cites)]
 
@@ -251,7 +275,7 @@ def compose_chat(ans: Answer, query: str, raw: str, options: Options) -> None:
             ok = [i for i, t in enumerate(texts, start=1) if cit.is_supported(claim, t)][:1]
         if not ok:
             continue
-        body = claim.rstrip()
+        body = " ".join(claim.split())
         end = body[-1] if body and body[-1] in ".!?" else "."
         kept.append(body.rstrip(".!? ") + " " + "".join(f"[{n}]" for n in ok) + end)
         for n in ok:

@@ -36,8 +36,25 @@ VARIANTS = {
     "combined, rank_weight 0.6": dict(rank_weight=0.6),
     "combined, 2nd sentence if <12 words": dict(min_sentence_words=12),
     "combined, evidence from top 2": dict(evidence_passages=2),
+    "combined, answer bonus 0.3": dict(answer_bonus=0.3),
+    "combined, answer bonus 0.3, budget 35": dict(answer_bonus=0.3, budget_words=35),
+    "combined, answer bonus 0.3, budget 40": dict(answer_bonus=0.3, budget_words=40),
+    "extractive, budget 35": dict(use_model=False, budget_words=35),
     "combined, evidence from top 5": dict(evidence_passages=5),
 }
+
+
+class CachingRetriever:
+    """Retrieval is deterministic: search once per query, reuse it for every variant."""
+
+    def __init__(self, inner):
+        self.inner, self.settings, self._cache = inner, inner.settings, {}
+
+    def search(self, query, k=None, mode=None):
+        key = (query, k, mode)
+        if key not in self._cache:
+            self._cache[key] = self.inner.search(query, k=k, mode=mode)
+        return self._cache[key]
 
 
 def main() -> None:
@@ -51,6 +68,8 @@ def main() -> None:
     ap.add_argument("--prompt-words", type=int, default=70)
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--variants", default="")
+    ap.add_argument("--model-limit", type=int, default=None,
+                    help="only call the model for the first N questions (the rest must be cached)")
     args = ap.parse_args()
     settings = Settings.from_env(index_dir=args.index_dir, k=args.k)
     engine = Engine(settings, log=lambda m: print(m, file=sys.stderr))
@@ -60,12 +79,14 @@ def main() -> None:
     sample = random.Random(args.seed).sample(qs, min(args.n, len(qs))) if args.n < len(qs) else qs
     base = replace(qa.DEFAULT, prompt_passages=args.prompt_passages, prompt_words=args.prompt_words)
     cache: dict = json.loads(args.cache.read_text()) if args.cache and args.cache.exists() else {}
-    retriever = engine.retriever()
+    retriever = CachingRetriever(engine.retriever())
     llm = engine.llm
     latencies = {}
     # pass 1: the real model, timed end to end (cached replies are reused on re-runs)
     t_start = time.perf_counter()
     for i, q in enumerate(sample):
+        if args.model_limit is not None and i >= args.model_limit:
+            break
         key = f"{q.id}|{base.prompt_passages}|{base.prompt_words}"
         if key in cache:
             continue
@@ -90,6 +111,9 @@ def main() -> None:
     if args.cache:
         args.cache.write_text(json.dumps(cache))
     keys = [f"{q.id}|{base.prompt_passages}|{base.prompt_words}" for q in sample]
+    sample = [q for q, key in zip(sample, keys) if key in cache]
+    keys = [key for key in keys if key in cache]
+    print(f"{len(sample)} questions with model replies", file=sys.stderr)
     real_lat = {q.id: cache[k]["total"] for q, k in zip(sample, keys)}
     chosen = [v for v in VARIANTS if not args.variants or v in args.variants.split(",")]
     rows = {}

@@ -31,13 +31,18 @@ from rag.store import load  # noqa: E402
 SQUAD = "/work/shared/benchmarks/squad-dev-half-a/questions.jsonl"
 
 
-def scores(index_dir: Path, questions, embedder) -> list[float]:
+def scores(index_dir: Path, questions, embedder, label: str = "", dump=None) -> list[float]:
     settings = Settings.from_env(index_dir=index_dir)
     r = Retriever(load(index_dir), embedder, settings)
     out = []
     for q in questions:
         query = standalone_question(q.question, q.history)
-        out.append(evidence(query, r.search(query, k=5)))
+        passages = r.search(query, k=5)
+        out.append(evidence(query, passages))
+        if dump is not None:
+            dump.write(json.dumps({"set": label, "id": q.id, "evidence": out[-1],
+                                   "cosine": [p.scores["dense"] for p in passages[:3]]}) + "\n")
+            dump.flush()
     return out
 
 
@@ -48,17 +53,19 @@ def main() -> None:
     ap.add_argument("--seed-index", type=Path, required=True)
     ap.add_argument("--seed-battery", type=Path, default=Path("batteries/seed.jsonl"))
     ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--dump", type=Path, help="write every question's evidence here (JSON Lines)")
     args = ap.parse_args()
     embedder = build_embedder(Settings.from_env())
     qs = load_battery([SQUAD]).questions
     sample = random.Random(0).sample(qs, args.n)
     half_docs = set(load(args.half).documents)
-    answerable = scores(args.full, sample, embedder)
-    outside = [q for q in sample if not set(q.gold) & half_docs]
-    unanswerable = scores(args.half, outside, embedder)
+    dump = args.dump.open("w") if args.dump else None
     seed = load_battery([args.seed_battery]).questions
-    seed_ans = scores(args.seed_index, [q for q in seed if not q.expect_refusal], embedder)
-    seed_un = scores(args.seed_index, [q for q in seed if q.expect_refusal], embedder)
+    seed_ans = scores(args.seed_index, [q for q in seed if not q.expect_refusal], embedder, "seed", dump)
+    seed_un = scores(args.seed_index, [q for q in seed if q.expect_refusal], embedder, "seed-unans", dump)
+    answerable = scores(args.full, sample, embedder, "squad", dump)
+    outside = [q for q in sample if not set(q.gold) & half_docs]
+    unanswerable = scores(args.half, outside, embedder, "squad-unans", dump)
     print(f"answerable SQuAD n={len(answerable)}, unanswerable (article not indexed) n={len(unanswerable)}, "
           f"seed answerable n={len(seed_ans)}, seed unanswerable n={len(seed_un)}")
     print("threshold  false_refusal  squad_unans_refused  seed_false_refusal  seed_unans_refused")

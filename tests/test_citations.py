@@ -32,6 +32,9 @@ def test_clean_markers_removes_absent_passages_and_normalises():
 def test_split_claims_attaches_trailing_markers():
     claims = cit.split_claims("Trade is 10 billion euros [1]. The visit lasted one day. [2]")
     assert claims == [("Trade is 10 billion euros.", [1]), ("The visit lasted one day.", [2])]
+    # a marker left at the start of the next sentence belongs to the one before it
+    assert cit.split_claims("Trade is 10 billion euros. [1] The visit lasted one day [2].") == \
+        [("Trade is 10 billion euros.", [1]), ("The visit lasted one day.", [2])]
 
 
 def test_support_check_words_and_numbers():

@@ -1,0 +1,51 @@
+"""The real thing: MiniLM embeddings and the embedded llama.cpp server through the openai client."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.citations import valid_citations
+from rag.config import Settings
+from rag.engine import Engine
+
+pytestmark = pytest.mark.integration
+
+SEED = Path(__file__).resolve().parent.parent / "seeds" / "raisi-iraq-trade-press-conference.txt"
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    root = tmp_path_factory.mktemp("answer")
+    docs = root / "seeds"
+    docs.mkdir()
+    shutil.copy(SEED, docs / SEED.name)
+    settings = Settings.from_env({}, seeds_dir=docs, index_dir=root / "index")
+    eng = Engine(settings, log=lambda m: None)
+    eng.load()
+    return eng
+
+
+def test_answers_a_seed_question_with_a_valid_citation(engine):
+    ans = engine.answer("How much trade do Iran and Iraq do in a year?")
+    assert ans.error is None and not ans.refused, ans.text
+    assert "10 billion euros" in ans.text
+    assert ans.citations and valid_citations(ans.text, [p.chunk.text for p in ans.passages])
+    doc = SEED.read_text()
+    for c in ans.citations:
+        assert doc[c.sentence_start:c.sentence_end] == c.sentence
+    assert engine.llm.description.startswith("embedded")
+
+
+def test_follow_up_with_history(engine):
+    history = [{"role": "user", "content": "Who visited Tehran?"},
+               {"role": "assistant", "content": "Abdul Latif Jamil Rashid [1]."}]
+    ans = engine.answer("How long did his visit last?", history=history)
+    assert not ans.refused and "one-day" in ans.text
+
+
+def test_refuses_what_the_document_does_not_hold(engine):
+    ans = engine.answer("Who won Super Bowl 50?")
+    assert ans.refused and ans.citations == [] and ans.passages
