@@ -14,7 +14,12 @@ import numpy as np
 HNSW_THRESHOLD = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 256
+"""Candidates kept while searching. Measured by bench/ on 100,000 clustered synthetic vectors
+(M=32, efConstruction=80): recall@10 against exact 0.963 at 32, 0.978 at 64, 0.989 at 128,
+at p50 0.2 to 0.5 ms against 93 ms for exact search on a loaded 2-core machine; on a harder
+clustered set (tests/test_dense.py) 128 gave only 0.946 and 256 gave 0.98, so 256: recall is
+worth the extra fraction of a millisecond."""
 
 
 def build(vectors: np.ndarray, threshold: int = HNSW_THRESHOLD):
