@@ -40,6 +40,12 @@ VARIANTS = {
     "combined, answer bonus 0.3, budget 35": dict(answer_bonus=0.3, budget_words=35),
     "combined, answer bonus 0.3, budget 40": dict(answer_bonus=0.3, budget_words=40),
     "extractive, budget 35": dict(use_model=False, budget_words=35),
+    "extractive, no budget": dict(use_model=False, budget_words=0),
+    "extractive, budget 35, rank_weight 0": dict(use_model=False, rank_weight=0.0),
+    "extractive, budget 35, rank_weight 0.6": dict(use_model=False, rank_weight=0.6),
+    "extractive, budget 35, top 2": dict(use_model=False, evidence_passages=2),
+    "extractive, budget 35, top 5": dict(use_model=False, evidence_passages=5),
+    "extractive, budget 40": dict(use_model=False, budget_words=40),
     "combined, evidence from top 5": dict(evidence_passages=5),
 }
 
@@ -68,6 +74,8 @@ def main() -> None:
     ap.add_argument("--prompt-words", type=int, default=70)
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--variants", default="")
+    ap.add_argument("--no-model", action="store_true",
+                    help="score only model-free variants, on every sampled question")
     ap.add_argument("--model-limit", type=int, default=None,
                     help="only call the model for the first N questions (the rest must be cached)")
     args = ap.parse_args()
@@ -88,7 +96,7 @@ def main() -> None:
         if args.model_limit is not None and i >= args.model_limit:
             break
         key = f"{q.id}|{base.prompt_passages}|{base.prompt_words}"
-        if key in cache:
+        if key in cache or args.no_model:
             continue
         raw = []
 
@@ -111,11 +119,13 @@ def main() -> None:
     if args.cache:
         args.cache.write_text(json.dumps(cache))
     keys = [f"{q.id}|{base.prompt_passages}|{base.prompt_words}" for q in sample]
+    if args.no_model:
+        cache.update({k: {"raw": "", "total": 0.0, "generation": 0.0} for k in keys if k not in cache})
     sample = [q for q, key in zip(sample, keys) if key in cache]
     keys = [key for key in keys if key in cache]
     print(f"{len(sample)} questions with model replies", file=sys.stderr)
     real_lat = {q.id: cache[k]["total"] for q, k in zip(sample, keys)}
-    chosen = [v for v in VARIANTS if not args.variants or v in args.variants.split(",")]
+    chosen = [v for v in VARIANTS if not args.variants or v in args.variants.split(";")]
     rows = {}
     for name in chosen:
         opts = replace(base, **VARIANTS[name])

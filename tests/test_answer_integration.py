@@ -23,7 +23,7 @@ def engine(tmp_path_factory):
     docs.mkdir()
     shutil.copy(SEED, docs / SEED.name)
     settings = Settings.from_env({}, seeds_dir=docs, index_dir=root / "index")
-    eng = Engine(settings, log=lambda m: None)
+    eng = Engine(settings, inputs=[docs], log=lambda m: None)
     eng.load()
     return eng
 
