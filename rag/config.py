@@ -41,6 +41,10 @@ class Settings:
     embed_batch_size: int = 64
     embed_threads: int = 0
     """torch intra-op threads for embedding; 0 keeps torch's default (RAG_EMBED_THREADS)."""
+    embed_query_threads: int = 1
+    """torch threads for embedding one query (RAG_EMBED_QUERY_THREADS): for ~15 word pieces the
+    thread hand-offs cost more than they save; on the shared 2-core machine 1 thread gave p50
+    66 ms against 253 ms for 2 (bench/README.md). 0 keeps the batch setting."""
     embed_max_seq_length: int = 256
     """Word pieces the embedder reads; longer inputs are truncated (RAG_EMBED_MAX_SEQ)."""
 
@@ -124,7 +128,7 @@ class Settings:
         for var, name in path_vars.items():
             if env.get(var):
                 values[name] = Path(env[var])
-        int_vars = {"RAG_K": "k", "RAG_EMBED_THREADS": "embed_threads",
+        int_vars = {"RAG_K": "k", "RAG_EMBED_THREADS": "embed_threads", "RAG_EMBED_QUERY_THREADS": "embed_query_threads",
                     "RAG_EMBED_MAX_SEQ": "embed_max_seq_length", "RAG_LLM_RETRIES": "llm_max_retries",
                     "RAG_MAX_QUESTION_CHARS": "max_question_chars", "RAG_CHUNK_WORDS": "chunk_words",
                     "RAG_LOCAL_THREADS": "local_threads", "RAG_LOCAL_CTX": "local_ctx"}

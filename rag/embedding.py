@@ -39,10 +39,11 @@ class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 on the CPU, loaded from the bundled package, never from a hub."""
 
     def __init__(self, name: str = "all-MiniLM-L6-v2", batch_size: int = 64, threads: int = 0,
-                 max_seq_length: int = 256, model_path: str | None = None):
+                 max_seq_length: int = 256, model_path: str | None = None, query_threads: int = 1):
         self.name = name
         self.batch_size = batch_size
         self.threads = threads
+        self.query_threads = query_threads
         self.max_seq_length = max_seq_length
         self._model_path = model_path
         self._model = None
@@ -91,7 +92,24 @@ class SentenceTransformerEmbedder:
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_batch([text])[0]
+        """One query, with ``query_threads`` torch threads: a short input gains nothing from
+        splitting each small matrix product across threads, and on a busy machine every
+        hand-off waits for the other core (see Settings.embed_query_threads)."""
+        model = self.model
+        import torch
+
+        before = torch.get_num_threads()
+        narrow = 0 < self.query_threads < before
+        if narrow:
+            torch.set_num_threads(self.query_threads)
+        try:
+            with torch.inference_mode():
+                vec = model.encode([text], batch_size=1, normalize_embeddings=True, convert_to_numpy=True,
+                                   show_progress_bar=False)[0]
+        finally:
+            if narrow:
+                torch.set_num_threads(before)
+        return vec.astype(np.float32, copy=False)
 
 
 _TOKEN = re.compile(r"\w+")
@@ -135,4 +153,5 @@ class HashEmbedder:
 def build_embedder(settings) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(name=settings.embed_model, batch_size=settings.embed_batch_size,
                                        threads=settings.embed_threads,
-                                       max_seq_length=settings.embed_max_seq_length)
+                                       max_seq_length=settings.embed_max_seq_length,
+                                       query_threads=settings.embed_query_threads)
