@@ -18,6 +18,7 @@ Refusal comes first, from retrieval evidence (:mod:`rag.refusal`), before any mo
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import unicodedata
@@ -52,6 +53,8 @@ class Options:
     min_sentence_words: int = 0
     """When the evidence sentence is shorter than this, the next sentence is added."""
     max_short_words: int = 12
+    local_idf: bool = True
+    """Weight question words by how few candidate sentences contain them."""
     budget_words: int = 35
     """When > 0, the next best evidence sentence is added if the answer stays within this
     many words."""
@@ -173,19 +176,24 @@ def ranked_sentences(query: str, passages: Sequence[Passage], options: Options,
     """(passage number, sentence) pairs of the top passages, best evidence first: question
     word overlap, plus the passage's retrieval score, plus a bonus for containing the
     verified short answer."""
-    q = cit.content_words(query)
+    q = set(cit.content_words(query))
     top = passages[:options.evidence_passages]
     if not top:
         return []
     best_fused = max(p.score for p in top) or 1.0
+    cands = [(n, p, s, set(cit.content_words(s.text)))
+             for n, p in enumerate(top, start=1) for s in cit.sentences(p.chunk)]
+    # local IDF: a question word found in few candidate sentences says more than one in all
+    weight = {w: (math.log(1 + len(cands) / (1 + sum(w in c[3] for c in cands)))
+                  if options.local_idf else 1.0) for w in q}
+    total = sum(weight.values()) or 1.0
     out = []
-    for n, p in enumerate(top, start=1):
+    for n, p, s, words in cands:
         prior = options.rank_weight * (p.score / best_fused)
-        for s in cit.sentences(p.chunk):
-            score = cit.overlap(q, s.text) + prior
-            if short and cit.contains_answer(s.text, short):
-                score += options.answer_bonus
-            out.append((n, replace(s, score=score)))
+        score = sum(weight[w] for w in q & words) / total + prior
+        if short and cit.contains_answer(s.text, short):
+            score += options.answer_bonus
+        out.append((n, replace(s, score=score)))
     out.sort(key=lambda x: (-x[1].score, x[0], x[1].start))
     return out
 

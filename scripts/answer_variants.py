@@ -41,6 +41,8 @@ VARIANTS = {
     "combined, answer bonus 0.3, budget 40": dict(answer_bonus=0.3, budget_words=40),
     "extractive, budget 35": dict(use_model=False, budget_words=35),
     "extractive, no budget": dict(use_model=False, budget_words=0),
+    "extractive, budget 35, no local idf": dict(use_model=False, local_idf=False),
+    "combined, no local idf": dict(local_idf=False),
     "extractive, budget 35, rank_weight 0": dict(use_model=False, rank_weight=0.0),
     "extractive, budget 35, rank_weight 0.6": dict(use_model=False, rank_weight=0.6),
     "extractive, budget 35, top 2": dict(use_model=False, evidence_passages=2),
