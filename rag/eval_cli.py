@@ -174,10 +174,17 @@ def _evaluate(args, battery, engine, settings: Settings):
     from .evaluation import run_answers, run_retrieval
 
     bar = _progress_bar(len(battery.questions), args.no_progress)
+    every = max(1, len(battery.questions) // 10)
+    t0 = time.perf_counter()
 
     def progress(done, total, running):
         bar.update(done - bar.n)
         bar.set_postfix({k: f"{v:.3f}" for k, v in running.items()}, refresh=False)
+        if bar.disable and not args.no_progress and (done % every == 0 or done == total):
+            # no terminal (CI logs): a line every 10 % instead of a bar
+            figures = ", ".join(f"{k} {v:.3f}" for k, v in running.items())
+            print(f"{done}/{total} questions, {time.perf_counter() - t0:.0f} s" + (f" ({figures})" if figures else ""),
+                  file=sys.stderr, flush=True)
 
     try:
         if args.retrieval_only:

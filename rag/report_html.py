@@ -24,7 +24,7 @@ main{max-width:1240px;margin:0 auto;padding:20px 28px 60px}
 h1{font-size:24px;margin:4px 0}h2{font-size:18px;margin:30px 0 10px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
 .sub{color:#4b5563}.cards{display:flex;flex-wrap:wrap;gap:10px;margin-top:14px}
 .card{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px;min-width:120px}
-.card .v{font-size:22px;font-weight:650}.card .n{color:#4b5563;font-size:12px}
+.card .v{font-size:22px;font-weight:650}.card.small{min-width:96px;padding:6px 12px}.card.small .v{font-size:16px}.card .n{color:#4b5563;font-size:12px}
 .plots{display:grid;grid-template-columns:repeat(auto-fit,minmax(600px,1fr));gap:14px}
 figure{background:#fff;border:1px solid #e5e7eb;border-radius:8px;margin:0;padding:8px}
 figcaption{color:#4b5563;font-size:12px;padding:4px 6px}
@@ -39,21 +39,38 @@ summary{cursor:pointer;font-weight:600}.gold{font-weight:700;color:#15803d}
 """
 
 
-def _num(value) -> str:
+def _num(value, name: str = "") -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if name.endswith("_ms") and isinstance(value, (int, float)) and value >= 1000:
+        return f"{value / 1000:.1f} s"
+    if name.endswith("_ms") and isinstance(value, (int, float)):
+        return f"{value:.0f} ms"
+    if isinstance(value, float) and value.is_integer() and (name.startswith("n_") or "words" in name):
+        return str(int(value))
     if isinstance(value, float):
         return f"{value:.3f}" if abs(value) < 1000 else f"{value:.0f}"
     return escape(str(value))
 
 
+HEADLINE = ("answer_match", "answer_f1", "hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "citation_valid",
+            "refusal_accuracy", "false_refusal")
+"""Quality metrics shown large, in this order; the rest (latency, counts) in a smaller row."""
+
+
 def _headline(report: dict) -> str:
-    cards = [f'<div class="card"><div class="v">{report.get("n", "?")}</div><div class="n">questions</div></div>']
-    for name, value in (report.get("metrics") or {}).items():
-        if isinstance(value, (int, float)):
-            cards.append(f'<div class="card"><div class="v">{_num(value)}</div>'
-                         f'<div class="n">{escape(name)}</div></div>')
-    return '<div class="cards">' + "".join(cards) + "</div>"
+    metrics = {k: v for k, v in (report.get("metrics") or {}).items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    main = [k for k in HEADLINE if k in metrics] + [k for k in metrics if k.startswith("hit@") and k not in HEADLINE]
+    rest = [k for k in metrics if k not in main]
+
+    def card(name, value, small=False):
+        return (f'<div class="card{" small" if small else ""}"><div class="v">{_num(value, name)}</div>'
+                f'<div class="n">{escape(name)}</div></div>')
+
+    return ('<div class="cards">' + card("questions", report.get("n", 0))
+            + "".join(card(k, metrics[k]) for k in main) + "</div>"
+            + '<div class="cards">' + "".join(card(k, metrics[k], True) for k in rest) + "</div>")
 
 
 def _plots(report: dict, results: Sequence[dict]) -> str:

@@ -10,7 +10,7 @@ from html import escape
 from typing import Sequence
 
 WIDTH, HEIGHT = 600, 280
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 30, 58
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 48, 58
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea")
 
 
@@ -30,7 +30,7 @@ def _frame(title: str, y_max: float, y_label: str, x_label: str) -> list[str]:
              f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(title)}" '
              f'font-family="system-ui, sans-serif" font-size="12">',
              f'<title>{escape(title)}</title>',
-             f'<text x="{WIDTH / 2}" y="18" text-anchor="middle" font-size="14" font-weight="600">'
+             f'<text x="{WIDTH / 2}" y="20" text-anchor="middle" font-size="14" font-weight="600">'
              f'{escape(title)}</text>']
     for i in range(5):
         value = y_max * i / 4
