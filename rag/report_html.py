@@ -34,7 +34,8 @@ th,td{border:1px solid #e5e7eb;padding:5px 7px;text-align:left;vertical-align:to
 th{background:#f3f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 details{margin:8px 0;background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:6px 10px}
 summary{cursor:pointer;font-weight:600}.gold{font-weight:700;color:#15803d}
-.src{white-space:nowrap}.q{max-width:320px}.a{max-width:360px}.id{font-family:ui-monospace,monospace;font-size:12px}
+table.fail{table-layout:fixed}.src{overflow-wrap:anywhere}.id{font-family:ui-monospace,monospace;font-size:12px;overflow-wrap:anywhere}
+table.sweep{max-width:760px}
 .empty{color:#6b7280;font-style:italic}code{font-family:ui-monospace,monospace;font-size:12px}
 """
 
@@ -131,7 +132,7 @@ def _sweep_table(report: dict, results: Sequence[dict]) -> str:
         + "".join(f'<td class="num">{"–" if r[key] is None else f"{r[key]:.3f}"}</td>'
                   for key in ("refusal_accuracy", "false_refusal", "answered_correct")) + "</tr>"
         for r in sweep)
-    return ("<table><thead><tr><th>threshold</th><th>refusal accuracy</th><th>false refusal</th>"
+    return ('<table class="sweep"><thead><tr><th>threshold</th><th>refusal accuracy</th><th>false refusal</th>'
             "<th>answered correctly</th></tr></thead><tbody>" + rows + "</tbody></table>")
 
 
@@ -177,7 +178,9 @@ def _failures(report: dict, results: Sequence[dict]) -> str:
         more = (f'<p class="sub">{len(rows) - MAX_ROWS} more in results.jsonl.</p>'
                 if len(rows) > MAX_ROWS else "")
         blocks.append(f"<details{' open' if not blocks else ''}><summary>{escape(kind)}: {len(rows)}</summary>"
-                      "<table><thead><tr><th>id</th><th>question</th><th>answer</th><th>reference</th>"
+                      '<table class="fail"><colgroup><col style="width:13%"><col style="width:22%">'
+                      '<col style="width:29%"><col style="width:14%"><col style="width:22%"></colgroup>'
+                      "<thead><tr><th>id</th><th>question</th><th>answer</th><th>reference</th>"
                       "<th>retrieved sources</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
                       + more + "</details>")
     return "".join(blocks) or '<p class="empty">No failures.</p>'
