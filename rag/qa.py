@@ -38,15 +38,18 @@ from .rewrite import standalone_question
 class Options:
     """Answer composition knobs (the variants measured in the notes)."""
 
-    prompt_passages: int = 3
-    """Passages shown to the model."""
-    prompt_words: int = 70
+    prompt_passages: int = 1
+    """Passages shown to the model. One: gemma-3-270m answers 0.42 of 40 SQuAD questions
+    from the top passage, 0.12 when shown the top three (cut to 50 words each)."""
+    prompt_words: int = 60
+    chat_passages: int = 5
+    """Passages shown to a chat model, which can use them all."""
     """Words kept per passage in the completion prompt (around the best sentences)."""
     evidence_passages: int = 3
     """Passages whose sentences compete to be the evidence sentence."""
     short_tokens: int = 24
     use_model: bool = True
-    answer_bonus: float = 0.0
+    answer_bonus: float = 0.3
     """Added to a sentence's score when it contains the verified short answer."""
     rank_weight: float = 0.3
     """Weight of the passage's fused retrieval score (relative to the best) in sentence choice."""
@@ -55,6 +58,9 @@ class Options:
     max_short_words: int = 12
     local_idf: bool = True
     """Weight question words by how few candidate sentences contain them."""
+    lead_verified_short: bool = True
+    """Lead with the model's short answer when a passage contains it but the chosen
+    evidence sentences do not."""
     budget_words: int = 35
     """When > 0, the next best evidence sentence is added if the answer stays within this
     many words."""
@@ -138,15 +144,14 @@ def stream_answer(question: str, *, history: Sequence[dict] = (), retriever, llm
 
 def _generate(llm, query: str, passages: list[Passage], settings: Settings, options: Options,
               stream: bool) -> Iterator[str]:
-    shown = passages[:options.prompt_passages]
     if getattr(llm, "style", "completion") == "chat":
-        messages = prompts.chat_messages(query, shown)
+        messages = prompts.chat_messages(query, passages[:options.chat_passages])
         if stream:
             yield from llm.stream_chat(messages, max_tokens=settings.max_answer_tokens * 2)
         else:
             yield llm.chat(messages, max_tokens=settings.max_answer_tokens * 2)
         return
-    prompt = prompts.completion_prompt(query, shown, max_words=options.prompt_words)
+    prompt = prompts.completion_prompt(query, passages[:options.prompt_passages], max_words=options.prompt_words)
     tokens = min(options.short_tokens, settings.max_answer_tokens)
     if stream:
         yield from llm.stream(prompt, max_tokens=tokens, stop=prompts.COMPLETION_STOP)
@@ -259,6 +264,22 @@ def compose_completion(ans: Answer, query: str, raw: str, options: Options) -> N
     holder = next((m for m, s in chosen if short and cit.contains_answer(s.text, short)), None)
     if holder is not None and len(short.split()) < len(chosen[0][1].text.split()) - 2:
         parts.append(_cited(short, holder))
+    elif holder is None and short and options.lead_verified_short:
+        # The model found an answer the evidence sentences miss: it leads, cited to the
+        # sentence that contains it, and the evidence shrinks to stay within the budget.
+        found = _sentence_with(short, passages[:max(options.prompt_passages, options.evidence_passages)])
+        if found is not None:
+            m, s_short = found
+            parts.append(_cited(short, m))
+            cites[m] = _citation(m, passages[m - 1], s_short, s_short.score)
+            budget = options.budget_words or 10**6
+            used = len(short.split())
+            kept = []
+            for m2, s2 in chosen:
+                if not kept or used + len(s2.text.split()) <= budget:
+                    kept.append((m2, s2))
+                    used += len(s2.text.split())
+            chosen = kept
     for m, s in chosen:
         parts.append(_cited(s.text, m))
         cites.setdefault(m, _citation(m, passages[m - 1], s, s.score))
@@ -266,10 +287,18 @@ def compose_completion(ans: Answer, query: str, raw: str, options: Options) -> N
     ans.citations = [cites[k] for k in sorted(cites)]
 
 
+def _sentence_with(short: str, passages: Sequence[Passage]) -> tuple[int, cit.SentenceSpan] | None:
+    for n, p in enumerate(passages, start=1):
+        for span in cit.sentences(p.chunk):
+            if cit.contains_answer(span.text, short):
+                return n, span
+    return None
+
+
 def compose_chat(ans: Answer, query: str, raw: str, options: Options) -> None:
     """Keep the model's supported sentences (with valid markers); else the evidence sentence."""
     passages = ans.passages
-    given = passages[:options.prompt_passages]
+    given = passages[:options.chat_passages]
     texts = [p.chunk.text for p in given]
     if "couldn't find" in raw.lower() or "could not find" in raw.lower():
         ans.refused, ans.text = True, REFUSAL_TEXT
