@@ -82,7 +82,10 @@ class Settings:
     max_answer_tokens: int = 64
     temperature: float = 0.0
     local_ctx: int = 2048
-    local_threads: int = 2
+    local_threads: int = 1
+    """llama.cpp threads for the embedded model (RAG_LOCAL_THREADS). One: with two on a
+    2-core machine that is doing anything else, decoding fell to one token every few seconds
+    and requests timed out; one thread kept answering at ~25 tokens/s."""
     refusal_threshold: float = 0.43
     """Evidence score below which the answer is a refusal (RAG_REFUSAL_THRESHOLD). Evidence
     (rag.refusal) = 0.5 * best dense cosine + 0.5 * best share of question content words in a
