@@ -7,7 +7,6 @@ plain updates that the UI turns into component values.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -16,6 +15,7 @@ from .config import Settings
 from .errors import InputError, LLMError, RagError
 from .models import Answer
 from . import presenting
+from .qa import QUESTION_CONTROL
 
 
 @dataclass
@@ -85,14 +85,9 @@ class ChatSession:
         self.selected = None
 
 
-_QUESTION_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
-"""Control characters, bidi overrides (text that displays other than it reads), BOMs and
-lone surrogates: stripped from questions; tabs and newlines stay."""
-
-
 def check_question(question: str | None, settings: Settings) -> str:
     """The question without control characters, stripped; InputError for an empty or over-long one."""
-    q = _QUESTION_CONTROL.sub("", str(question or "")).strip()
+    q = QUESTION_CONTROL.sub("", str(question or "")).strip()
     if not q:
         raise InputError("Type a question first.")
     if len(q) > settings.max_question_chars:

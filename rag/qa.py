@@ -68,7 +68,9 @@ class Options:
 
 DEFAULT = Options()
 FAILED_TEXT = "The language model could not answer ({error}). The retrieved passages are listed below."
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+QUESTION_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+"""Control characters, bidi overrides (text that displays other than it reads), BOMs and
+lone surrogates: stripped from questions; tabs and newlines count as spaces."""
 
 
 # ---------------------------------------------------------------------------- input
@@ -76,7 +78,7 @@ def clean_question(question, settings: Settings) -> str:
     if not isinstance(question, str):
         raise InputError("the question must be text")
     text = unicodedata.normalize("NFC", question)
-    text = _CONTROL.sub(" ", text.replace("\t", " "))
+    text = QUESTION_CONTROL.sub("", text.replace("\t", " "))
     text = " ".join(text.split())
     if not text:
         raise InputError("the question is empty")
