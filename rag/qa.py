@@ -50,7 +50,8 @@ class Options:
     short_tokens: int = 24
     use_model: bool = True
     answer_bonus: float = 0.3
-    """Added to a sentence's score when it contains the verified short answer."""
+    """Added to a sentence's score when it contains the verified short answer. On 120 SQuAD
+    questions: 0 -> 0.683 answer_match, 0.2/0.3 -> 0.725, 0.5 -> 0.708, 1.0 -> 0.692."""
     rank_weight: float = 0.3
     """Weight of the passage's fused retrieval score (relative to the best) in sentence choice."""
     min_sentence_words: int = 0
@@ -58,9 +59,6 @@ class Options:
     max_short_words: int = 12
     local_idf: bool = True
     """Weight question words by how few candidate sentences contain them."""
-    lead_verified_short: bool = True
-    """Lead with the model's short answer when a passage contains it but the chosen
-    evidence sentences do not."""
     budget_words: int = 35
     """When > 0, the next best evidence sentence is added if the answer stays within this
     many words."""
@@ -233,8 +231,9 @@ def _citation(n: int, passage: Passage, span: cit.SentenceSpan, score: float = 1
 
 
 def _cited(sentence: str, n: int) -> str:
-    """``sentence`` with ``[n]`` placed before its final punctuation."""
-    body = " ".join(sentence.split())
+    """``sentence`` with ``[n]`` placed before its final punctuation. Marker-like text the
+    document itself carries (a forged ``[7]``) is removed: only our markers link."""
+    body = " ".join(cit.strip_markers(sentence).split())
     end = body[-1] if body and body[-1] in ".!?" else "."
     return f"{body.rstrip('.!? ')} [{n}]{end}"
 
@@ -266,35 +265,11 @@ def compose_completion(ans: Answer, query: str, raw: str, options: Options) -> N
     holder = next((m for m, s in chosen if short and cit.contains_answer(s.text, short)), None)
     if holder is not None and len(short.split()) < len(chosen[0][1].text.split()) - 2:
         parts.append(_cited(short, holder))
-    elif holder is None and short and options.lead_verified_short:
-        # The model found an answer the evidence sentences miss: it leads, cited to the
-        # sentence that contains it, and the evidence shrinks to stay within the budget.
-        found = _sentence_with(short, passages[:max(options.prompt_passages, options.evidence_passages)])
-        if found is not None:
-            m, s_short = found
-            parts.append(_cited(short, m))
-            cites[m] = _citation(m, passages[m - 1], s_short, s_short.score)
-            budget = options.budget_words or 10**6
-            used = len(short.split())
-            kept = []
-            for m2, s2 in chosen:
-                if not kept or used + len(s2.text.split()) <= budget:
-                    kept.append((m2, s2))
-                    used += len(s2.text.split())
-            chosen = kept
     for m, s in chosen:
         parts.append(_cited(s.text, m))
         cites.setdefault(m, _citation(m, passages[m - 1], s, s.score))
     ans.text = " ".join(parts)
     ans.citations = [cites[k] for k in sorted(cites)]
-
-
-def _sentence_with(short: str, passages: Sequence[Passage]) -> tuple[int, cit.SentenceSpan] | None:
-    for n, p in enumerate(passages, start=1):
-        for span in cit.sentences(p.chunk):
-            if cit.contains_answer(span.text, short):
-                return n, span
-    return None
 
 
 def compose_chat(ans: Answer, query: str, raw: str, options: Options) -> None:
