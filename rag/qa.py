@@ -57,6 +57,9 @@ class Options:
     min_sentence_words: int = 0
     """When the evidence sentence is shorter than this, the next sentence is added."""
     max_short_words: int = 12
+    sentence_dense_weight: float = 0.75
+    """Weight of the question-sentence cosine (MiniLM) in sentence choice. On 500 SQuAD
+    questions (seed 0): 0 -> 0.710 answer_match, 0.5 -> 0.736, 0.75 -> 0.740."""
     local_idf: bool = True
     """Weight question words by how few candidate sentences contain them."""
     budget_words: int = 35
@@ -134,10 +137,11 @@ def stream_answer(question: str, *, history: Sequence[dict] = (), retriever, llm
         ans.text = FAILED_TEXT.format(error=exc)
     t2 = time.perf_counter()
     if ans.error is None:
+        embedder = getattr(retriever, "embedder", None)
         if getattr(llm, "style", "completion") == "chat" and options.use_model:
-            compose_chat(ans, query, raw, options)
+            compose_chat(ans, query, raw, options, embedder)
         else:
-            compose_completion(ans, query, raw, options)
+            compose_completion(ans, query, raw, options, embedder)
     ans.timings.update(generation=(t2 - t1) * 1000, total=(time.perf_counter() - t0) * 1000)
     yield ans
 
@@ -177,10 +181,11 @@ def verified_in(short: str, passages: Sequence[Passage]) -> int | None:
 
 
 def ranked_sentences(query: str, passages: Sequence[Passage], options: Options,
-                     short: str = "") -> list[tuple[int, cit.SentenceSpan]]:
+                     short: str = "", embedder=None) -> list[tuple[int, cit.SentenceSpan]]:
     """(passage number, sentence) pairs of the top passages, best evidence first: question
-    word overlap, plus the passage's retrieval score, plus a bonus for containing the
-    verified short answer."""
+    word overlap, plus the passage's retrieval score, plus the sentence's cosine similarity
+    to the question (when an embedder is given), plus a bonus for containing the verified
+    short answer."""
     q = set(cit.content_words(query))
     top = passages[:options.evidence_passages]
     if not top:
@@ -192,22 +197,19 @@ def ranked_sentences(query: str, passages: Sequence[Passage], options: Options,
     weight = {w: (math.log(1 + len(cands) / (1 + sum(w in c[3] for c in cands)))
                   if options.local_idf else 1.0) for w in q}
     total = sum(weight.values()) or 1.0
+    cosines = [0.0] * len(cands)
+    if embedder is not None and options.sentence_dense_weight:
+        vectors = embedder.embed_batch([c[2].text for c in cands])
+        cosines = (vectors @ embedder.embed_query(query)).tolist()
     out = []
-    for n, p, s, words in cands:
+    for (n, p, s, words), cos in zip(cands, cosines):
         prior = options.rank_weight * (p.score / best_fused)
-        score = sum(weight[w] for w in q & words) / total + prior
+        score = sum(weight[w] for w in q & words) / total + prior + options.sentence_dense_weight * cos
         if short and cit.contains_answer(s.text, short):
             score += options.answer_bonus
         out.append((n, replace(s, score=score)))
     out.sort(key=lambda x: (-x[1].score, x[0], x[1].start))
     return out
-
-
-def evidence_sentence(query: str, passages: Sequence[Passage], options: Options,
-                      short: str = "") -> tuple[int, cit.SentenceSpan] | None:
-    """(passage number, sentence) that best answers ``query`` among the top passages."""
-    ranked = ranked_sentences(query, passages, options, short)
-    return ranked[0] if ranked else None
 
 
 def _extend(passage: Passage, span: cit.SentenceSpan, min_words: int) -> cit.SentenceSpan:
@@ -238,14 +240,14 @@ def _cited(sentence: str, n: int) -> str:
     return f"{body.rstrip('.!? ')} [{n}]{end}"
 
 
-def compose_completion(ans: Answer, query: str, raw: str, options: Options) -> None:
+def compose_completion(ans: Answer, query: str, raw: str, options: Options, embedder=None) -> None:
     """Best evidence sentence(s), each cited; the model's short answer leads only when it is
     verified (a passage contains it) and the chosen evidence sentence contains it too."""
     passages = ans.passages
     short = clean_short_answer(raw, options.max_short_words)
     if verified_in(short, passages[:max(options.prompt_passages, options.evidence_passages)]) is None:
         short = ""
-    ranked = ranked_sentences(query, passages, options, short)
+    ranked = ranked_sentences(query, passages, options, short, embedder)
     if not ranked:
         ans.refused, ans.text = True, REFUSAL_TEXT
         return
@@ -272,7 +274,7 @@ def compose_completion(ans: Answer, query: str, raw: str, options: Options) -> N
     ans.citations = [cites[k] for k in sorted(cites)]
 
 
-def compose_chat(ans: Answer, query: str, raw: str, options: Options) -> None:
+def compose_chat(ans: Answer, query: str, raw: str, options: Options, embedder=None) -> None:
     """Keep the model's supported sentences (with valid markers); else the evidence sentence."""
     passages = ans.passages
     given = passages[:options.chat_passages]
@@ -297,7 +299,7 @@ def compose_chat(ans: Answer, query: str, raw: str, options: Options) -> None:
                 span = cit.supporting_span(given[n - 1].chunk, claim)
                 cites[n] = _citation(n, given[n - 1], span, span.score)
     if not kept:
-        compose_completion(ans, query, "", options)
+        compose_completion(ans, query, "", options, embedder)
         return
     ans.text = " ".join(kept)
     ans.citations = [cites[k] for k in sorted(cites)]
