@@ -59,7 +59,9 @@ class SentenceTransformerEmbedder:
                     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                     import torch
                     from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
 
+                    hf_logging.disable_progress_bar()  # a "Loading weights" bar on every CLI call
                     if self.threads:
                         torch.set_num_threads(self.threads)
                     model = SentenceTransformer(self._model_path or bundled_model_path(), device="cpu",
