@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import gc
-import hashlib
 import logging
 import os
 import socket
@@ -20,6 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from .hashing import file_sha256
 from .config import Settings
 from .errors import InputError, LLMUnavailableError
 from .llm import OpenAILLM, resolve_style
@@ -55,7 +55,7 @@ def bundled_model_path(cache_dir: Path | None = None) -> Path:
     if target.exists() and stamp.exists() and stamp.read_text().strip() == gemma.EXPECTED_SHA256:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not (target.exists() and _sha256(target) == gemma.EXPECTED_SHA256):
+    if not (target.exists() and file_sha256(target) == gemma.EXPECTED_SHA256):
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
             gemma.assemble(tmp, overwrite=True)
@@ -66,14 +66,6 @@ def bundled_model_path(cache_dir: Path | None = None) -> Path:
                                       f"{exc}") from None
     stamp.write_text(gemma.EXPECTED_SHA256 + "\n")
     return target
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _free_port() -> int:

@@ -13,7 +13,6 @@ previous version live; leftovers are removed by the next writer.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .hashing import file_sha256
 from . import dense
 from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError
 from .lexical import BM25Index
@@ -49,14 +49,6 @@ class IndexData:
     @property
     def documents(self) -> dict[str, dict]:
         return self.manifest.get("documents", {})
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -109,7 +101,7 @@ def load(index_dir: Path) -> IndexData:
         # Same size, different bytes (a bad disk, a copy gone wrong) loads silently or
         # fails only at query time without this.
         for name, digest in manifest.get("file_sha256", {}).items():
-            if _sha256(version / name) != digest:
+            if file_sha256(version / name) != digest:
                 raise ValueError(f"{name} does not match its checksum (damaged)")
         chunks = []
         with (version / "chunks.jsonl").open(encoding="utf-8") as handle:
@@ -159,7 +151,7 @@ def write(index_dir: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndar
     # Every data file (BM25's too), so a truncated one is caught at load time.
     manifest["file_sizes"] = {f.relative_to(tmp).as_posix(): f.stat().st_size
                               for f in sorted(tmp.rglob("*")) if f.is_file() and f.name != "manifest.json"}
-    manifest["file_sha256"] = {name: _sha256(tmp / name) for name in manifest["file_sizes"]}
+    manifest["file_sha256"] = {name: file_sha256(tmp / name) for name in manifest["file_sizes"]}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
     for f in tmp.rglob("*"):
         if f.is_file():
