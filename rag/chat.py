@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from .config import Settings
-from .errors import InputError, LLMError, RagError
+from .errors import EmptyQuestionError, InputError, LLMError, QuestionTooLongError, RagError
 from .models import Answer
 from . import presenting
-from .qa import QUESTION_CONTROL
+from .qa import clean_question
 
 
 @dataclass
@@ -86,14 +86,15 @@ class ChatSession:
 
 
 def check_question(question: str | None, settings: Settings) -> str:
-    """The question without control characters, stripped; InputError for an empty or over-long one."""
-    q = QUESTION_CONTROL.sub("", str(question or "")).strip()
-    if not q:
-        raise InputError("Type a question first.")
-    if len(q) > settings.max_question_chars:
-        raise InputError(f"The question is {len(q)} characters long; the limit is "
-                         f"{settings.max_question_chars}.")
-    return q
+    """:func:`rag.qa.clean_question` (the answer path's rule), with the UI's wording for an
+    empty (or ``None``) and an over-long question."""
+    try:
+        return clean_question("" if question is None else question, settings)
+    except EmptyQuestionError:
+        raise InputError("Type a question first.") from None
+    except QuestionTooLongError as exc:
+        raise InputError(f"The question is {exc.length} characters long; the limit is "
+                         f"{exc.limit}.") from None
 
 
 def warm_up(engine) -> None:

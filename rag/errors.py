@@ -17,6 +17,19 @@ class InputError(RagError):
     exit_code = 2
 
 
+class EmptyQuestionError(InputError):
+    """A question with nothing left once cleaned (blank, or only control characters)."""
+
+
+class QuestionTooLongError(InputError):
+    """A question longer than ``Settings.max_question_chars`` once cleaned."""
+
+    def __init__(self, message: str, length: int, limit: int):
+        super().__init__(message)
+        self.length = length
+        self.limit = limit
+
+
 class EmptyCorpusError(InputError):
     """Indexing was asked for but no readable document was found."""
 

@@ -28,7 +28,7 @@ from typing import Iterator, Sequence
 from . import citations as cit
 from . import prompts
 from .config import Settings
-from .errors import InputError, LLMError
+from .errors import EmptyQuestionError, InputError, LLMError, QuestionTooLongError
 from .models import Answer, Citation, Passage
 from .refusal import REFUSAL_TEXT, evidence, should_refuse
 from .rewrite import standalone_question
@@ -76,16 +76,20 @@ lone surrogates: stripped from questions; tabs and newlines count as spaces."""
 
 # ---------------------------------------------------------------------------- input
 def clean_question(question, settings: Settings) -> str:
+    """The question NFC-normalised, without control characters, whitespace runs folded to one
+    space: the one rule for CLI, API and UI. InputError for non-text, EmptyQuestionError,
+    QuestionTooLongError (both InputErrors)."""
     if not isinstance(question, str):
         raise InputError("the question must be text")
     text = unicodedata.normalize("NFC", question)
     text = QUESTION_CONTROL.sub("", text.replace("\t", " "))
     text = " ".join(text.split())
     if not text:
-        raise InputError("the question is empty")
+        raise EmptyQuestionError("the question is empty")
     if len(text) > settings.max_question_chars:
-        raise InputError(f"the question is {len(text)} characters long; the limit is "
-                         f"{settings.max_question_chars} (RAG_MAX_QUESTION_CHARS)")
+        raise QuestionTooLongError(f"the question is {len(text)} characters long; the limit is "
+                                   f"{settings.max_question_chars} (RAG_MAX_QUESTION_CHARS)",
+                                   len(text), settings.max_question_chars)
     return text
 
 

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings as hsettings
 from hypothesis import strategies as st
 
+from rag import qa
 from rag.chat import check_question
 from rag.config import Settings
 from rag.documents import load_documents
@@ -192,7 +193,9 @@ def test_question_length_limit():
 
 def test_question_control_characters_are_stripped():
     raw = "Who\x00 visited\x1b[2J Tehran\x7f?\r\nAnd \u202ewhen\u202c?\ud800\ufeff\x85"
-    assert check_question(raw, Settings()) == "Who visited[2J Tehran?\nAnd when?"
+    # the UI cleans as the answer path does (qa.clean_question): line breaks fold to a space
+    assert check_question(raw, Settings()) == "Who visited[2J Tehran? And when?"
+    assert check_question(raw, Settings()) == qa.clean_question(raw, Settings())
 
 
 @hsettings(max_examples=300, deadline=None)
@@ -204,5 +207,6 @@ def test_any_question_is_cleaned_or_refused(question):
         assert "Type a question first" in str(exc) or "the limit is 40" in str(exc)
         return
     assert q == q.strip() and q and len(q) <= 40
+    assert q == qa.clean_question(question, Settings(max_question_chars=40))
     q.encode("utf-8")
     assert not any(ord(c) < 32 and c not in "\t\n" for c in q)
