@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
 from . import citations as cit
-from . import prompts
+from . import injection, prompts
 from .config import Settings
 from .errors import EmptyQuestionError, InputError, LLMError, QuestionTooLongError
 from .models import Answer, Citation, Passage
@@ -132,7 +132,8 @@ def stream_answer(question: str, *, history: Sequence[dict] = (), retriever, llm
     raw = ""
     try:
         if options.use_model:
-            for delta in _generate(llm, query, passages, settings, options, _stream):
+            shown = [injection.defuse(p) for p in passages]  # the documents' instructions stay out
+            for delta in _generate(llm, query, shown, settings, options, _stream):
                 raw += delta
                 if _stream:
                     yield delta
@@ -142,10 +143,11 @@ def stream_answer(question: str, *, history: Sequence[dict] = (), retriever, llm
     t2 = time.perf_counter()
     if ans.error is None:
         embedder = getattr(retriever, "embedder", None)
-        if getattr(llm, "style", "completion") == "chat" and options.use_model:
-            compose_chat(ans, query, raw, options, embedder)
-        else:
-            compose_completion(ans, query, raw, options, embedder)
+        with injection.set_aside(ans, raw, query) as raw:  # instructions in passages are never facts
+            if getattr(llm, "style", "completion") == "chat" and options.use_model:
+                compose_chat(ans, query, raw, options, embedder)
+            else:
+                compose_completion(ans, query, raw, options, embedder)
     ans.timings.update(generation=(t2 - t1) * 1000, total=(time.perf_counter() - t0) * 1000)
     yield ans
 
