@@ -9,7 +9,11 @@ refused. Bounded: the run stops after ``--seconds`` (and at most ``--max-request
 call has a timeout, and the script exits by itself.
 
 Reports answers/s, p50/p95/p99 latency, errors by kind, and the app's resident memory
-(after warm-up, peak during the run, at the end) sampled from /proc every half second.
+(the app process and its descendants; the embedded llama.cpp server runs inside it),
+sampled from /proc every half second: before the load, after ``--warmup`` seconds of
+load, at the end and the peak, a timeline every ``--sample-every`` seconds, and the growth
+from the warm-up to the end (also as a least-squares slope in MB/min over the post-warm-up
+samples), so a plateau can be told from a leak.
 """
 
 from __future__ import annotations
@@ -116,12 +120,17 @@ def main(argv=None) -> int:
     p.add_argument("--max-requests", type=int, default=20_000)
     p.add_argument("--timeout", type=float, default=120.0, help="seconds one call may take")
     p.add_argument("--questions", type=Path, help="a battery .jsonl to draw questions from")
+    p.add_argument("--warmup", type=float, default=30.0,
+                   help="seconds of load before the 'after warm-up' memory reading")
+    p.add_argument("--sample-every", type=float, default=10.0, help="seconds between timeline samples")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     if not (args.start or args.url):
         p.error("give --start or --url")
     if not 1 <= args.clients <= 200 or not 0 < args.seconds <= 1800:
         p.error("--clients must be 1..200 and --seconds 0..1800")
+    if not 0 <= args.warmup < args.seconds:
+        p.error("--warmup must be shorter than --seconds")
     questions = DEFAULT_QUESTIONS
     if args.questions:
         questions = [json.loads(line)["question"] for line in args.questions.read_text().splitlines() if line.strip()]
@@ -145,12 +154,50 @@ def main(argv=None) -> int:
                 proc.kill()
 
 
+def slope_per_minute(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of (seconds, MB) points, in MB per minute."""
+    if len(points) < 3:
+        return None
+    mx = statistics.fmean(t for t, _ in points)
+    my = statistics.fmean(m for _, m in points)
+    var = sum((t - mx) ** 2 for t, _ in points)
+    if not var:
+        return None
+    return sum((t - mx) * (m - my) for t, m in points) / var * 60
+
+
+def memory_report(before_kb: int | None, samples: list[tuple[float, int, int]], end_kb: int | None,
+                  warmup: float, every: float) -> dict:
+    """Memory figures from (seconds since start, tree RSS kB, answers so far) samples."""
+    mb = lambda kb: round(kb / 1024, 1)  # noqa: E731
+    if not samples or end_kb is None:
+        return {}
+    after = [x for x in samples if x[0] >= warmup]
+    warm = after[0] if after else samples[-1]
+    peak = max([kb for _, kb, _ in samples] + [end_kb])
+    timeline, next_t = [], 0.0
+    for t, kb, n in samples:
+        if t >= next_t:
+            timeline.append({"t": round(t, 1), "rss_mb": mb(kb), "answers": n})
+            next_t = t + every
+    slope = slope_per_minute([(t, kb / 1024) for t, kb, _ in after])
+    return {
+        "before_load": mb(before_kb) if before_kb else None,
+        "after_warmup": mb(warm[1]), "after_warmup_at_s": round(warm[0], 1),
+        "end": mb(end_kb), "peak": mb(peak),
+        "growth_after_warmup_mb": mb(end_kb - warm[1]),
+        "growth_after_warmup_pct": round(100 * (end_kb - warm[1]) / warm[1], 1),
+        "slope_after_warmup_mb_per_min": round(slope, 2) if slope is not None else None,
+        "timeline": timeline,
+    }
+
+
 def run(url: str, pid: int | None, questions: list[str], args) -> int:
     from gradio_client import Client
 
     # Warm-up: one answer before measuring (models loaded, caches filled).
     Client(url, verbose=False).predict(questions[0], api_name="/ask")
-    start_rss = tree_rss_kb(pid) if pid else None
+    before_rss = tree_rss_kb(pid) if pid else None
 
     latencies: list[float] = []
     errors: Counter = Counter()
@@ -158,14 +205,14 @@ def run(url: str, pid: int | None, questions: list[str], args) -> int:
     issued = 0
     t_start = time.monotonic()
     deadline = t_start + args.seconds
-    peak = [start_rss or 0]
+    samples: list[tuple[float, int, int]] = []  # (seconds since start, tree RSS kB, answers so far)
     stop = threading.Event()
 
     def sampler():
         while not stop.wait(0.5):
             if pid:
                 try:
-                    peak[0] = max(peak[0], tree_rss_kb(pid))
+                    samples.append((time.monotonic() - t_start, tree_rss_kb(pid), len(latencies)))
                 except (FileNotFoundError, ProcessLookupError):
                     return
 
@@ -196,7 +243,8 @@ def run(url: str, pid: int | None, questions: list[str], args) -> int:
                 else:
                     errors[kind] += 1
 
-    threading.Thread(target=sampler, daemon=True).start()
+    sampling = threading.Thread(target=sampler, daemon=True)
+    sampling.start()
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(args.clients)]
     for t in threads:
         t.start()
@@ -204,6 +252,7 @@ def run(url: str, pid: int | None, questions: list[str], args) -> int:
         t.join(args.seconds + args.timeout + 30)
     elapsed = time.monotonic() - t_start
     stop.set()
+    sampling.join(5)
     end_rss = tree_rss_kb(pid) if pid else None
     hung = sum(t.is_alive() for t in threads)
 
@@ -215,10 +264,9 @@ def run(url: str, pid: int | None, questions: list[str], args) -> int:
                       "mean": round(statistics.fmean(latencies), 2) if latencies else None,
                       "max": round(max(latencies), 2) if latencies else None},
         "errors": sum(errors.values()), "error_kinds": dict(errors.most_common()), "clients_hung": hung,
-        "app_rss_mb": {"start": round(start_rss / 1024, 1) if start_rss else None,
-                       "peak": round(peak[0] / 1024, 1) if pid else None,
-                       "end": round(end_rss / 1024, 1) if end_rss else None},
-        "cpu_count": os.cpu_count(),
+        "app_rss_mb": memory_report(before_rss, samples, end_rss, args.warmup, args.sample_every),
+        "questions": len(questions), "cpu_count": os.cpu_count(),
+        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
     }
     print(json.dumps(report, indent=1))
     if args.out:

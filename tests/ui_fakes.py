@@ -66,8 +66,11 @@ def answer(question, history=(), retriever=None, llm=None, settings=None, k=None
 
 
 def install() -> None:
-    """Make ``rag.qa`` resolve to these fakes."""
+    """Make ``rag.qa`` resolve to these fakes (its input cleaning stays the real one)."""
+    from rag.qa import clean_question
+
     module = types.ModuleType("rag.qa")
+    module.clean_question = clean_question
     module.stream_answer = stream_answer
     module.answer = answer
     sys.modules["rag.qa"] = module
