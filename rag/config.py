@@ -47,6 +47,9 @@ class Settings:
     66 ms against 253 ms for 2 (bench/README.md). 0 keeps the batch setting."""
     embed_max_seq_length: int = 256
     """Word pieces the embedder reads; longer inputs are truncated (RAG_EMBED_MAX_SEQ)."""
+    vector_cache_items: int = 8192
+    """Question and sentence vectors kept in memory for answering (rag.vector_cache; ~1.5 KB
+    each; 0 turns the cache off)."""
 
     # --- retrieval ------------------------------------------------------------------
     k: int = 5

@@ -19,6 +19,7 @@ from .indexing import IndexReport, ensure_index, index_paths
 from .models import Answer, Passage
 from .retrieval import Retriever
 from .store import IndexData
+from .vector_cache import CachedEmbedder
 
 Log = Callable[[str], None]
 
@@ -32,6 +33,8 @@ class Engine:
                  inputs: Sequence[Path] | None = None, log: Log = print):
         self.settings = settings
         self.embedder = embedder or build_embedder(settings)
+        self.question_embedder = CachedEmbedder(self.embedder, max_items=settings.vector_cache_items)
+        """The embedder the question path uses (retrieval, evidence sentences): cached."""
         self._llm = llm
         self._llm_lock = threading.Lock()
         self.inputs = [Path(p) for p in inputs] if inputs is not None else None
@@ -94,7 +97,7 @@ class Engine:
         return [{"doc_id": doc_id, **info} for doc_id, info in sorted(docs.items())]
 
     def retriever(self) -> Retriever:
-        return Retriever(self.data, self.embedder, self.settings)
+        return Retriever(self.data, self.question_embedder, self.settings)
 
     # ------------------------------------------------------------------ LLM
     @property
