@@ -90,6 +90,12 @@ class Settings:
     most 4). 60 SQuAD questions answered one at a time on 2 cores: answer p50 937 ms with 2
     threads vs 1,101 ms with 1 (72 s vs 83 s in all). llama.cpp's workers sleep rather than spin (see
     rag.local_server.POLL), so two threads don't starve the embedder."""
+    local_slots: int = 1
+    """Requests the embedded server decodes at once (RAG_LOCAL_SLOTS); more wait in its queue.
+    One: llama.cpp's output for a request depends on what else shares its batch, so with two
+    slots the same question got a different answer under load (5 of 100 SQuAD answers changed
+    between a serial and a 2-worker run). With one slot they are identical, and a 2-worker
+    battery of 100 questions was faster too (82 s vs 94 s): 2 threads already use both cores."""
     refusal_threshold: float = 0.43
     """Evidence score below which the answer is a refusal (RAG_REFUSAL_THRESHOLD). Evidence
     (rag.refusal) = 0.5 * best dense cosine + 0.5 * best share of question content words in a
@@ -138,7 +144,8 @@ class Settings:
         int_vars = {"RAG_K": "k", "RAG_EMBED_THREADS": "embed_threads", "RAG_EMBED_QUERY_THREADS": "embed_query_threads",
                     "RAG_EMBED_MAX_SEQ": "embed_max_seq_length", "RAG_LLM_RETRIES": "llm_max_retries",
                     "RAG_MAX_QUESTION_CHARS": "max_question_chars", "RAG_CHUNK_WORDS": "chunk_words",
-                    "RAG_LOCAL_THREADS": "local_threads", "RAG_LOCAL_CTX": "local_ctx"}
+                    "RAG_LOCAL_THREADS": "local_threads", "RAG_LOCAL_CTX": "local_ctx",
+                    "RAG_LOCAL_SLOTS": "local_slots"}
         float_vars = {"RAG_LLM_TIMEOUT": "llm_timeout", "RAG_REFUSAL_THRESHOLD": "refusal_threshold"}
         from .errors import InputError
 
@@ -169,3 +176,5 @@ class Settings:
             raise InputError(f"prompt style must be auto, completion or chat, not {self.prompt_style!r}")
         if self.k < 1 or self.k > 50:
             raise InputError(f"k must be between 1 and 50, not {self.k}")
+        if self.local_slots < 1 or self.local_threads < 1:
+            raise InputError("RAG_LOCAL_SLOTS and RAG_LOCAL_THREADS must be at least 1")

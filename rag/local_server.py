@@ -26,8 +26,8 @@ from .llm import OpenAILLM, resolve_style
 
 log = logging.getLogger(__name__)
 
-PARALLEL = 2
-"""Request slots; each gets the full ``local_ctx`` (n_ctx = local_ctx * PARALLEL)."""
+PARALLEL = 1
+"""Default request slots (Settings.local_slots); each gets the full ``local_ctx``."""
 BUNDLED_NAME = "gemma-3-270m"
 POLL = 0
 """llama.cpp worker busy-wait level (0-100, its default 50). 0 = sleep instead of spin:
@@ -185,11 +185,11 @@ def get_server(settings: Settings, cache_dir: Path | None = None) -> LocalServer
             raise InputError(f"RAG_LOCAL_MODEL={settings.local_model_path!r} is not a file")
     else:
         path = bundled_model_path(cache_dir)
-    key = (str(path.resolve()), settings.local_ctx, settings.local_threads)
+    key = (str(path.resolve()), settings.local_ctx, settings.local_threads, settings.local_slots)
     with _registry_lock:
         if key not in _servers:
             _servers[key] = LocalServer(path, n_ctx=settings.local_ctx,
-                                        threads=settings.local_threads)
+                                        threads=settings.local_threads, parallel=settings.local_slots)
         if not _atexit_registered:
             atexit.register(close_all)
             _atexit_registered = True
