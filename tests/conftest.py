@@ -1,13 +1,27 @@
-"""Shared fixtures: a tiny corpus, Settings pointing at a temporary index, the hashing fake embedder."""
+"""Shared fixtures: a tiny corpus, Settings pointing at a temporary index, the hashing fake
+embedder, the seed document in a folder of its own, and the real app as a subprocess."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from rag.config import Settings
 from rag.embedding import HashEmbedder
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seeds" / "raisi-iraq-trade-press-conference.txt"
+"""The seed document the answering tests ask about (Iran-Iraq trade)."""
+APP_STARTUP_SECONDS = 420
 
 CORPUS = {
     "paris.txt": "Paris is the capital of France. The Eiffel Tower stands in Paris.\n\n"
@@ -37,3 +51,71 @@ def settings(tmp_path) -> Settings:
 @pytest.fixture
 def embedder() -> HashEmbedder:
     return HashEmbedder()
+
+
+# ---------------------------------------------------------------------------- the seed document
+def copy_seed(folder: Path) -> Path:
+    """``folder`` (made here) holding a copy of :data:`SEED`."""
+    folder.mkdir(parents=True)
+    shutil.copy(SEED, folder / SEED.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def seed_docs(tmp_path_factory) -> Path:
+    """A module's own ``docs`` folder holding a copy of the seed document (tests may add
+    files); its parent folder is free for the index."""
+    return copy_seed(tmp_path_factory.mktemp("seed") / "docs")
+
+
+# ---------------------------------------------------------------------------- the app
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_env(tmp: Path, **extra) -> dict:
+    """The environment for app.py or the CLI: index and uploads under ``tmp``, offline, the
+    embedded LLM (no OpenAI endpoint), no login."""
+    env = dict(os.environ, RAG_INDEX_DIR=str(tmp / "index"), RAG_UPLOAD_DIR=str(tmp / "uploads"),
+               GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", **extra)
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAG_AUTH"):
+        env.pop(var, None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    """``python app.py`` (real embedder, embedded LLM, :func:`app_env`) on a free port, once it
+    serves its page; yields ``(url, tmp)``. Its process group is killed afterwards."""
+    tmp = tmp_path_factory.mktemp("app")
+    port = free_port()
+    log = (tmp / "app.log").open("w")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            env=app_env(tmp, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1"),
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + APP_STARTUP_SECONDS
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"app.py exited with {proc.returncode}:\n{(tmp / 'app.log').read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                pytest.fail(f"app.py did not serve {url} within {APP_STARTUP_SECONDS} s")
+            time.sleep(0.5)
+        yield url, tmp
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port
 from stub_llm_server import StubLLMServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,12 +32,6 @@ SECRETS = (KEY, PASSWORD)
 QUESTION = "How large is the trade volume between Iran and Iraq?"
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +53,7 @@ def env(tmp_path_factory, stub):
 @pytest.fixture(scope="module")
 def app(env):
     environ, tmp = env
-    port = _free_port()
+    port = free_port()
     log = tmp / "app.log"
     environ = dict(environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port))
     with log.open("w") as out:
@@ -168,7 +162,7 @@ def test_llm_faults_in_the_cli_give_one_clear_line_and_the_sources(env, stub, mo
     environ, _ = env
     environ = dict(environ)
     if mode == "down":
-        environ["OPENAI_BASE_URL"] = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
+        environ["OPENAI_BASE_URL"] = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     _set_fault(stub, mode)
     try:
         result = _cli_ask(environ)

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from rag.citations import valid_citations
 from rag.config import Settings
 from rag.engine import Engine
 
-pytestmark = pytest.mark.integration
+from conftest import SEED
 
-SEED = Path(__file__).resolve().parent.parent / "seeds" / "raisi-iraq-trade-press-conference.txt"
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    root = tmp_path_factory.mktemp("answer")
-    docs = root / "seeds"
-    docs.mkdir()
-    shutil.copy(SEED, docs / SEED.name)
-    settings = Settings.from_env({}, seeds_dir=docs, index_dir=root / "index")
-    eng = Engine(settings, inputs=[docs], log=lambda m: None)
+def engine(seed_docs):
+    settings = Settings.from_env({}, seeds_dir=seed_docs, index_dir=seed_docs.parent / "index")
+    eng = Engine(settings, inputs=[seed_docs], log=lambda m: None)
     eng.load()
     return eng
 

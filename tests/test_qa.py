@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from rag import qa
@@ -18,23 +15,19 @@ from rag.prompts import completion_prompt, neutralize
 from rag.refusal import REFUSAL_TEXT
 from rag.retrieval import Retriever
 from rag.rewrite import standalone_question
+from conftest import SEED
 from stub_llm_server import StubLLMServer
 
-SEED = Path(__file__).resolve().parent.parent / "seeds" / "raisi-iraq-trade-press-conference.txt"
 FOOTBALL = ("The Denver Broncos defeated the Carolina Panthers 24 to 10 in Super Bowl 50. "
             "The game was played on February 7, 2016, at Levi's Stadium in Santa Clara.\n")
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    root = tmp_path_factory.mktemp("qa")
-    docs = root / "docs"
-    docs.mkdir()
-    shutil.copy(SEED, docs / SEED.name)
-    (docs / "football.txt").write_text(FOOTBALL)
-    settings = Settings(index_dir=root / "index", k=3, refusal_threshold=0.3)
+def env(seed_docs):
+    (seed_docs / "football.txt").write_text(FOOTBALL)
+    settings = Settings(index_dir=seed_docs.parent / "index", k=3, refusal_threshold=0.3)
     embedder = HashEmbedder()
-    data, _ = index_paths([docs], settings, embedder, log=lambda m: None)
+    data, _ = index_paths([seed_docs], settings, embedder, log=lambda m: None)
     return settings, Retriever(data, embedder, settings)
 
 

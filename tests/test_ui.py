@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
 import sys
 from pathlib import Path
 
@@ -19,9 +17,7 @@ from rag.llm import FakeLLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ui_fakes  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-SEED = "raisi-iraq-trade-press-conference.txt"
+from conftest import SEED, copy_seed, free_port  # noqa: E402
 
 
 def _citation(**over):
@@ -155,9 +151,7 @@ def test_remove_only_accepts_listed_uploads(tmp_path):
 @pytest.fixture
 def engine(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "rag.qa", _fake_qa())
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    shutil.copy(ROOT / "seeds" / SEED, seeds / SEED)
+    seeds = copy_seed(tmp_path / "seeds")
     settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "idx", upload_dir=tmp_path / "up")
     settings.upload_dir.mkdir()
     eng = Engine(settings, embedder=HashEmbedder(), llm=FakeLLM(default="x"),
@@ -242,12 +236,6 @@ def test_refusal_is_not_an_error(engine):
 
 
 # ---------------------------------------------------------------------------- the app
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_app_ask_endpoint_returns_the_answer_json(engine):
     from gradio_client import Client
@@ -255,13 +243,13 @@ def test_app_ask_endpoint_returns_the_answer_json(engine):
     import app
 
     demo = app.build_app(engine)
-    port = _free_port()
+    port = free_port()
     demo.launch(server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         result = client.predict("How large is the trade volume between Iran and Iraq?", api_name="/ask")
         assert set(result) >= {"question", "text", "citations", "refused", "passages", "timings", "error"}
-        assert result["citations"][0]["source"] == SEED
+        assert result["citations"][0]["source"] == SEED.name
         with pytest.raises(Exception, match="Type a question"):
             client.predict("  ", api_name="/ask")
     finally:

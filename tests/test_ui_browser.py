@@ -7,25 +7,16 @@ target is under 1.5 s on 2 cores after start-up).
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SEED_QUESTION = "How large is the trade volume between Iran and Iraq?"
-STARTUP_SECONDS = 420
 ANSWER_SECONDS = 120
 
 NEW_DOC = """Quenvik harvest festival
@@ -39,50 +30,17 @@ BOT = '#rag-chat [data-testid="bot"]'
 USER = '#rag-chat [data-testid="user"]'
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs it (apt-get install -y chromium)")
+    return CHROMIUM
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs it (apt-get install -y chromium)")
-    tmp = tmp_path_factory.mktemp("ui")
-    port = _free_port()
-    env = dict(os.environ, RAG_INDEX_DIR=str(tmp / "index"), RAG_UPLOAD_DIR=str(tmp / "uploads"),
-               GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1",
-               GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAG_AUTH"):
-        env.pop(var, None)
-    log = (tmp / "app.log").open("w")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.time() + STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"app.py exited with {proc.returncode}:\n{(tmp / 'app.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                pytest.fail(f"app.py did not serve {url} within {STARTUP_SECONDS} s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+def app_url(chromium, app_server) -> str:
+    """The running app's URL (started only once chromium is known to be there)."""
+    return app_server[0]
 
 
 @pytest.fixture(scope="module")
