@@ -1,6 +1,6 @@
-"""Indexing: the rag pipeline against a bare SentenceTransformer.encode loop over the same
-texts (same model, batch size and threads), LlamaIndex's default build, and an
-incremental re-index after one document changed. Runs alternate so drift hits all alike."""
+"""Indexing: the rag pipeline against a bare encode loop over the same texts on the same
+backend (same model, batch size and threads; bench/bare.py), LlamaIndex's default build,
+and an incremental re-index after one document changed. Runs alternate so drift hits all alike."""
 
 from __future__ import annotations
 
@@ -11,35 +11,18 @@ import time
 from pathlib import Path
 
 from rag.config import Settings
-from rag.embedding import SentenceTransformerEmbedder, build_embedder
+from rag.embedding import build_embedder
 from rag.indexing import embed_text, index_paths
 
+from .bare import bare_encoder, embedder_backend
 from .common import median, read_jsonl, write_jsonl
 
 
 def bare_encode(model, texts: list[str], batch_size: int) -> tuple[float, float]:
-    """(wall, CPU) seconds for one plain ``model.encode`` over ``texts`` (it sorts by length itself)."""
-    import torch
-
+    """(wall, CPU) seconds for one plain encode over ``texts`` (see bench/bare.py)."""
     t0, c0 = time.perf_counter(), time.process_time()
-    with torch.inference_mode():
-        model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                     show_progress_bar=False)
+    model.encode(texts, batch_size)
     return time.perf_counter() - t0, time.process_time() - c0
-
-
-def bare_model(settings: Settings):
-    """A SentenceTransformer loaded the plain way, with the pipeline's threads and max length."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    from rag.embedding import bundled_model_path
-
-    if settings.embed_threads:
-        torch.set_num_threads(settings.embed_threads)
-    model = SentenceTransformer(bundled_model_path(), device="cpu", local_files_only=True)
-    model.max_seq_length = settings.embed_max_seq_length
-    return model
 
 
 def llamaindex_build(corpus: list[dict], settings: Settings) -> tuple[float, object, object]:
@@ -69,7 +52,8 @@ def run(corpus_path: Path, workdir: Path, settings: Settings, repeat: int, log, 
     t0 = time.perf_counter()
     embedder.embed_batch(["warm up"])
     load_s = time.perf_counter() - t0
-    model = bare_model(s)
+    backend = embedder_backend(embedder)
+    model = bare_encoder(s, backend)
     bare_encode(model, ["warm up"], s.embed_batch_size)
     if llamaindex:
         llamaindex_build(corpus[:2], s)  # warm: imports and model load stay out of the timing
@@ -93,7 +77,8 @@ def run(corpus_path: Path, workdir: Path, settings: Settings, repeat: int, log, 
     n = len(texts)
     result = {
         "documents": len(corpus), "chunks": n, "model_load_s": round(load_s, 2),
-        "batch_size": s.embed_batch_size, "threads": _threads(), "max_seq_length": s.embed_max_seq_length,
+        "backend": backend, "batch_size": s.embed_batch_size, "threads": model.threads(),
+        "max_seq_length": s.embed_max_seq_length,
         "pipeline": {"seconds": [round(x, 2) for x in pipeline_s], "median_s": median(pipeline_s),
                      "chunks_per_s": round(n / median(pipeline_s), 1)},
         "bare_encode": {"seconds": [round(x, 2) for x in bare_s], "median_s": median(bare_s),
@@ -134,12 +119,6 @@ def run(corpus_path: Path, workdir: Path, settings: Settings, repeat: int, log, 
         result["llamaindex_vs_pipeline_cpu"] = round(median(li_cpu) / median(pipeline_cpu), 3)
     return {"result": result, "index_dir": index_dir, "data": data, "embedder": embedder,
             "llamaindex_index": li, "settings": s}
-
-
-def _threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
 
 
 def dumps(result: dict) -> str:

@@ -21,9 +21,11 @@ def markdown(r: dict) -> str:
     ix = r.get("indexing")
     if ix:
         n = ix["chunks"]
-        row("indexing", f"rag pipeline, {ix['documents']} docs → {n} chunks (median of {len(ix['pipeline']['seconds'])})",
+        row("indexing", f"rag pipeline ({ix.get('backend', 'torch')}), {ix['documents']} docs → {n} chunks "
+            f"(median of {len(ix['pipeline']['seconds'])})",
             f"{_f(ix['pipeline']['median_s'], ' s')} · {_f(ix['pipeline']['chunks_per_s'])} chunks/s")
-        row("indexing", "bare SentenceTransformer.encode, same texts/model/batch/threads",
+        bare = "SentenceTransformer.encode" if ix.get("backend", "torch") == "torch" else f"{ix['backend']} session.run"
+        row("indexing", f"bare {bare}, same texts/model/batch/threads",
             f"{_f(ix['bare_encode']['median_s'], ' s')} · {_f(ix['bare_encode']['chunks_per_s'])} chunks/s")
         row("indexing", "**pipeline throughput / bare** (target ≥ 0.9)",
             f"**{ix['pipeline_vs_bare']}** wall (per run {ix['ratios_per_run']}) · {ix['pipeline_vs_bare_cpu']} CPU")

@@ -12,28 +12,24 @@ import numpy as np
 
 from rag.retrieval import Retriever
 
+from .bare import bare_encoder, embedder_backend
 from .common import hit, latency
 
 
 def run(questions: list[dict], data, embedder, settings, llamaindex_index=None, k: int = 5) -> dict:
     import faiss
-    import torch
 
     retriever = Retriever(data, embedder, settings)
-    model = embedder.model
+    backend = embedder_backend(embedder)
+    model = bare_encoder(settings, backend)
     flat = faiss.IndexFlatIP(data.vectors.shape[1])
     flat.add(np.ascontiguousarray(data.vectors, dtype=np.float32))
     doc_of = [c.doc_id for c in data.chunks]
 
     def bare(q: str, threads: int | None = None) -> list[str]:
-        """Plain ``model.encode`` + exact faiss search; ``threads`` as the embedder's query path."""
-        before = torch.get_num_threads()
-        if threads:
-            torch.set_num_threads(threads)
-        try:
-            v = model.encode([q], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-        finally:
-            torch.set_num_threads(before)
+        """Plain encode on the embedder's backend + exact faiss search; ``threads`` as the
+        embedder's query path (bench/bare.py)."""
+        v = model.encode_query(q, threads)
         _, ids = flat.search(v.astype(np.float32), k)
         return [doc_of[i] for i in ids[0] if i >= 0]
 
@@ -59,7 +55,7 @@ def run(questions: list[dict], data, embedder, settings, llamaindex_index=None, 
             doc_ids = contenders[name](q["question"])
             ms[name].append((time.perf_counter() - t) * 1000)
             hits[name] += hit(doc_ids, q["gold"], k)
-    out: dict = {"questions": len(questions), "k": k, "torch_threads": torch.get_num_threads(),
+    out: dict = {"questions": len(questions), "k": k, "backend": backend, "threads": model.threads(),
                  "query_threads": q_threads}
     for name in names:
         out[name] = {**latency(ms[name]), f"hit@{k}": round(hits[name] / len(questions), 3)}

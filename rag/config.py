@@ -50,6 +50,11 @@ class Settings:
     vector_cache_items: int = 8192
     """Question and sentence vectors kept in memory for answering (rag.vector_cache; ~1.5 KB
     each; 0 turns the cache off)."""
+    embed_backend: str = "onnx"
+    """onnx | torch | onnx-int8 (RAG_EMBED_BACKEND). onnx: the same model exported once to ONNX
+    Runtime (cached in ~/.cache/rag/models), same vectors as torch, faster on CPU; falls back
+    to torch with a warning if onnxruntime is missing or the export fails. onnx-int8: int8
+    weights, faster still but different vectors (an index built with it is rebuilt by the others)."""
 
     # --- retrieval ------------------------------------------------------------------
     k: int = 5
@@ -132,6 +137,7 @@ class Settings:
             "RAG_MODE": "mode",
             "RAG_FUSION": "fusion",
             "RAG_AUTH": "auth",
+            "RAG_EMBED_BACKEND": "embed_backend",
         }
         for var, name in str_vars.items():
             if env.get(var):
@@ -172,6 +178,8 @@ class Settings:
             raise InputError(f"retrieval mode must be hybrid, dense or bm25, not {self.mode!r}")
         if self.fusion not in {"linear", "rrf"}:
             raise InputError(f"fusion must be linear or rrf, not {self.fusion!r}")
+        if self.embed_backend not in {"onnx", "torch", "onnx-int8"}:
+            raise InputError(f"embedding backend must be onnx, torch or onnx-int8, not {self.embed_backend!r}")
         if self.prompt_style not in {"auto", "completion", "chat"}:
             raise InputError(f"prompt style must be auto, completion or chat, not {self.prompt_style!r}")
         if self.k < 1 or self.k > 50:

@@ -50,6 +50,10 @@ class IndexLockedError(RagError):
     """Another process holds the index directory's write lock."""
 
 
+class EmbedderUnavailableError(RagError):
+    """An embedding backend cannot be used here (missing package, failed model export)."""
+
+
 class LLMError(RagError):
     """The language model endpoint failed (down, timeout, error status, garbage)."""
 
