@@ -59,6 +59,16 @@ def content_words(text: str) -> list[str]:
     return _stemmer().stemWords(toks)
 
 
+def word_pairs(text: str) -> set[tuple[str, str]]:
+    """Adjacent word pairs of ``text``, stemmed, except pairs of two stop words: a sentence
+    that repeats a question's pairs ("oil crisis", "price of") says what the question says."""
+    toks = words(text)
+    stems = _stemmer().stemWords(toks)
+    stop = _stop()
+    return {(a, b) for a, b, x, y in zip(stems, stems[1:], toks, toks[1:])
+            if not (x in stop and y in stop)}
+
+
 def numbers(text: str) -> set[str]:
     return {w for w in words(text) if _NUMBER.match(w)}
 

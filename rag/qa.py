@@ -6,8 +6,9 @@ a combination, and every part of it is checked against the passages:
 
 * completion style (base model): the model writes a short answer from the top passages;
   it is kept only when a passage contains it (the verifier). The answer is then that short
-  answer plus the best evidence sentence (question overlap, passage score, and whether it
-  contains the short answer), each with its ``[n]`` marker.
+  answer plus the best evidence sentence (question words and word pairs, passage score,
+  cosine to the question, a number/date when one is asked for, and whether it contains the
+  short answer; see :func:`ranked_sentences`), each with its ``[n]`` marker.
 * chat style: the model writes sentences with ``[n]`` markers; markers for absent
   passages are removed, each sentence is checked against the passage it cites (or any
   passage, when it cites none); unsupported sentences are dropped, and if nothing is left
@@ -26,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
 from . import citations as cit
-from . import injection, prompts
+from . import answer_type, injection, prompts
 from .config import Settings
 from .errors import EmptyQuestionError, InputError, LLMError, QuestionTooLongError
 from .models import Answer, Citation, Passage
@@ -62,6 +63,25 @@ class Options:
     questions (seed 0): 0 -> 0.710 answer_match, 0.5 -> 0.736, 0.75 -> 0.740."""
     local_idf: bool = True
     """Weight question words by how few candidate sentences contain them."""
+    pair_weight: float = 0.5
+    """Weight of the share of the question's adjacent word pairs the sentence repeats
+    (:func:`rag.citations.word_pairs`)."""
+    context_weight: float = 0.25
+    """Question words found only in the previous sentence of the same passage count this much
+    (relative to words in the sentence): the sentence goes on about what that one named."""
+    type_bonus: float = 0.2
+    """Added when a how-many/when question meets a sentence holding a number/date
+    (:mod:`rag.answer_type`).
+
+    Pairs, previous sentence and number/date, measured on two 500-question samples of
+    squad-dev-half-a (seed 0 / seed 1; the same cached model replies for every variant),
+    answer_match: none of them 0.738 / 0.694; pairs alone 0.740 / 0.704; previous sentence
+    alone 0.742 / 0.700; number/date alone 0.744 / 0.694; all three 0.754 / 0.708 (words p50
+    32, citations all valid, refusals unchanged). In a faster simulation of the composition
+    every nearby setting (pairs 0.3-0.6, context 0.15-0.35, type 0.1-0.3) beat none-of-them on
+    both samples (0.738-0.750 / 0.700-0.708 against 0.732 / 0.692); a who/where bonus (for a
+    capitalised word) changed nothing.
+    """
     budget_words: int = 35
     """When > 0, the next best evidence sentence is added if the answer stays within this
     many words."""
@@ -189,28 +209,43 @@ def verified_in(short: str, passages: Sequence[Passage]) -> int | None:
 def ranked_sentences(query: str, passages: Sequence[Passage], options: Options,
                      short: str = "", embedder=None) -> list[tuple[int, cit.SentenceSpan]]:
     """(passage number, sentence) pairs of the top passages, best evidence first: question
-    word overlap, plus the passage's retrieval score, plus the sentence's cosine similarity
-    to the question (when an embedder is given), plus a bonus for containing the verified
-    short answer."""
+    word overlap (local IDF; words only in the previous sentence count ``context_weight``),
+    the share of the question's word pairs repeated, the passage's retrieval score, the
+    sentence's cosine similarity to the question (when an embedder is given), a bonus when
+    the question asks for a number or date and the sentence holds one, and a bonus for
+    containing the verified short answer."""
     q = set(cit.content_words(query))
     top = passages[:options.evidence_passages]
     if not top:
         return []
     best_fused = max(p.score for p in top) or 1.0
-    cands = [(n, p, s, set(cit.content_words(s.text)))
-             for n, p in enumerate(top, start=1) for s in cit.sentences(p.chunk)]
+    cands = []  # (passage number, passage, sentence, its words, the previous sentence's words)
+    for n, p in enumerate(top, start=1):
+        prev: set[str] = set()
+        for s in cit.sentences(p.chunk):
+            words = set(cit.content_words(s.text))
+            cands.append((n, p, s, words, prev))
+            prev = words
     # local IDF: a question word found in few candidate sentences says more than one in all
     weight = {w: (math.log(1 + len(cands) / (1 + sum(w in c[3] for c in cands)))
                   if options.local_idf else 1.0) for w in q}
     total = sum(weight.values()) or 1.0
+    pairs = cit.word_pairs(query) if options.pair_weight else set()
+    kind = answer_type.expected(query) if options.type_bonus else None
     cosines = [0.0] * len(cands)
     if embedder is not None and options.sentence_dense_weight:
         vectors = embedder.embed_batch([c[2].text for c in cands])
         cosines = (vectors @ embedder.embed_query(query)).tolist()
     out = []
-    for (n, p, s, words), cos in zip(cands, cosines):
+    for (n, p, s, words, prev), cos in zip(cands, cosines):
         prior = options.rank_weight * (p.score / best_fused)
-        score = sum(weight[w] for w in q & words) / total + prior + options.sentence_dense_weight * cos
+        lexical = (sum(weight[w] for w in q & words)
+                   + options.context_weight * sum(weight[w] for w in (q & prev) - words)) / total
+        score = lexical + prior + options.sentence_dense_weight * cos
+        if pairs:
+            score += options.pair_weight * len(pairs & cit.word_pairs(s.text)) / len(pairs)
+        if kind and answer_type.can_hold(kind, s.text):
+            score += options.type_bonus
         if short and cit.contains_answer(s.text, short):
             score += options.answer_bonus
         out.append((n, replace(s, score=score)))

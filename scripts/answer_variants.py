@@ -49,6 +49,10 @@ VARIANTS = {
     "extractive, budget 35, top 5": dict(use_model=False, evidence_passages=5),
     "extractive, budget 40": dict(use_model=False, budget_words=40),
     "combined, evidence from top 5": dict(evidence_passages=5),
+    "combined, no word pairs": dict(pair_weight=0.0),
+    "combined, no previous-sentence words": dict(context_weight=0.0),
+    "combined, no number/date bonus": dict(type_bonus=0.0),
+    "combined, none of pairs/previous/type": dict(pair_weight=0.0, context_weight=0.0, type_bonus=0.0),
 }
 
 
@@ -57,6 +61,7 @@ class CachingRetriever:
 
     def __init__(self, inner):
         self.inner, self.settings, self._cache = inner, inner.settings, {}
+        self.embedder = inner.embedder  # the answer path scores sentences with it
 
     def search(self, query, k=None, mode=None):
         key = (query, k, mode)
@@ -72,8 +77,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--k", type=int, default=5)
-    ap.add_argument("--prompt-passages", type=int, default=3)
-    ap.add_argument("--prompt-words", type=int, default=70)
+    ap.add_argument("--prompt-passages", type=int, default=qa.DEFAULT.prompt_passages)
+    ap.add_argument("--prompt-words", type=int, default=qa.DEFAULT.prompt_words)
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--variants", default="")
     ap.add_argument("--no-model", action="store_true",

@@ -139,3 +139,64 @@ def test_stream_failure_mid_way_still_ends_with_an_answer(env):
                                   retriever=retriever, llm=llm, settings=settings))
     final = items[-1]
     assert isinstance(final, qa.Answer) and final.error == "timed out" and final.passages
+
+
+# ---------------------------------------------------------------------------- evidence choice
+def _passages(*texts):
+    from rag.models import Chunk, Passage
+
+    return [Passage(rank=i, score=1.0, chunk=Chunk(chunk_id=f"d{i}#0", doc_id=f"d{i}", text=t, start=0,
+                                                    end=len(t), source=f"d{i}.txt"))
+            for i, t in enumerate(texts, start=1)]
+
+
+def _first(question, passages, **options):
+    from dataclasses import replace
+
+    return qa.ranked_sentences(question, passages, replace(qa.DEFAULT, **options))[0][1].text
+
+
+def test_answer_type_of_questions_and_sentences():
+    from rag import answer_type as at
+
+    assert at.expected("How many teams played?") == at.NUMBER
+    assert at.expected("What percentage of voters stayed home?") == at.NUMBER
+    assert at.expected("When did the 1973 oil crisis begin?") == at.DATE
+    assert at.expected("In what year was it built?") == at.DATE
+    assert at.expected("Who built it?") is None and at.expected("What is the capital?") is None
+    assert at.can_hold(at.NUMBER, "Seven teams played.") and at.can_hold(at.NUMBER, "It cost $12.")
+    assert not at.can_hold(at.NUMBER, "The teams played hard.")
+    assert at.can_hold(at.DATE, "It began in October 1973.") and at.can_hold(at.DATE, "the 1990s")
+    assert not at.can_hold(at.DATE, "It began after the war.")
+
+
+def test_word_pairs_are_stemmed_and_skip_stop_word_pairs():
+    from rag.citations import word_pairs
+
+    assert word_pairs("Oil prices") == word_pairs("the oil price") - {("the", "oil")} == {("oil", "price")}
+    assert ("of", "the") not in word_pairs("the price of the oil")
+    assert ("price", "of") in word_pairs("the price of the oil")
+
+
+def test_a_when_question_prefers_the_sentence_holding_a_date():
+    passages = _passages("The crisis began after the embargo. The crisis began in October 1973.")
+    assert _first("When did the crisis begin?", passages) == "The crisis began in October 1973."
+    # same question words in both: without the bonus the earlier sentence wins the tie
+    assert _first("When did the crisis begin?", passages, type_bonus=0.0) == "The crisis began after the embargo."
+
+
+def test_a_sentence_that_repeats_the_question_s_word_pairs_wins():
+    passages = _passages("Prices of crude rose as oil supplies fell.",
+                         "The oil price rose fourfold.")
+    assert _first("Why did the oil price rise?", passages) == "The oil price rose fourfold."
+    assert _first("Why did the oil price rise?", passages, pair_weight=0.0) == "Prices of crude rose as oil supplies fell."
+
+
+def test_the_previous_sentence_s_question_words_count_for_the_next_one():
+    passages = _passages("The Baltimore Conference met in 1784. The conference was held at Lovely Lane Chapel.",
+                         "The Baltimore meeting was held in a hall.")
+    question = "Where was the Baltimore Conference held?"
+    # each sentence has two of the three question words; the one after the sentence naming
+    # the third goes on about the same thing
+    assert _first(question, passages, pair_weight=0.0) == "The conference was held at Lovely Lane Chapel."
+    assert _first(question, passages, pair_weight=0.0, context_weight=0.0) == "The Baltimore Conference met in 1784."
