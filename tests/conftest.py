@@ -85,6 +85,18 @@ def app_env(tmp: Path, **extra) -> dict:
     return env
 
 
+def stop_process(proc: subprocess.Popen, group: bool = False) -> None:
+    """SIGTERM (to the whole process group with ``group``), then SIGKILL after 20 s."""
+    def send(sig):
+        os.killpg(proc.pid, sig) if group else proc.send_signal(sig)
+    send(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        send(signal.SIGKILL)
+        proc.wait()
+
+
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory):
     """``python app.py`` (real embedder, embedded LLM, :func:`app_env`) on a free port, once it
@@ -112,10 +124,5 @@ def app_server(tmp_path_factory):
             time.sleep(0.5)
         yield url, tmp
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process(proc, group=True)
         log.close()

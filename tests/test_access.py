@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, stop_process
 from stub_llm_server import StubLLMServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,11 +76,7 @@ def app(env):
                 time.sleep(1)
         yield url, log
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def _status(url: str, method: str = "GET", data: bytes | None = None, headers=None) -> int:

@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 import load  # noqa: E402
+from conftest import stop_process  # noqa: E402
 
 
 def _samples(mb_at):
@@ -87,8 +88,4 @@ def test_a_short_run_against_the_app_reports_memory_after_warm_up(tmp_path):
         assert mem["growth_after_warmup_mb"] == pytest.approx(mem["end"] - mem["after_warmup"], abs=0.2)
         assert len(mem["timeline"]) >= 4
     finally:
-        app.terminate()
-        try:
-            app.wait(20)
-        except subprocess.TimeoutExpired:
-            app.kill()
+        stop_process(app)
