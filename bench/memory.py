@@ -13,11 +13,14 @@ from pathlib import Path
 
 from rag.config import PROJECT_ROOT
 
+# A small wrapper process runs the command and reports its children's peak. ru_maxrss is
+# inherited across vfork+exec, so the child's figure starts from the wrapper's (~10 MB), never
+# from the benchmark's own peak (which is what a direct child of the bench would report).
 _RSS = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
         "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")
 
 _APP = """
-import json, resource, sys, time
+import json, sys, time
 t = time.perf_counter()
 import gradio  # noqa: F401  (what app.py imports)
 from rag.config import Settings
@@ -25,7 +28,8 @@ from rag.engine import Engine
 engine = Engine(Settings.from_env(), log=lambda m: None)
 engine.load()
 answer = engine.answer(sys.argv[1])
-print("APP " + json.dumps({"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+from bench.common import peak_rss_mb  # VmHWM: ru_maxrss would start at the bench's own peak
+print("APP " + json.dumps({"peak_rss_mb": peak_rss_mb(),
                            "seconds": round(time.perf_counter() - t, 2), "answer_error": answer.error}))
 """
 

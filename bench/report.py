@@ -76,5 +76,10 @@ def markdown(r: dict) -> str:
                                                                for k, v in sc["exact_p50_ms_by_size"].items()))
         for ef, x in sc.get("hnsw_efsearch_sweep", {}).items():
             row("scale", f"HNSW efSearch {ef}", f"recall@10 {x['recall@10']} · p50 {_f(x['p50_ms'], ' ms')}")
-        row("scale", "peak RSS after load", _f(sc["peak_rss_mb_after_load"], " MB"))
+        ld = sc.get("load", {})
+        if "error" in ld:
+            row("scale", "load in a fresh process", ld["error"])
+        elif ld:
+            row("scale", "load in a fresh process: time · resident memory of the loaded index · process peak",
+                f"{_f(ld['seconds'], ' s')} · {_f(ld['index_mb'], ' MB')} · {_f(ld['peak_rss_mb'], ' MB')}")
     return "\n".join(lines)
