@@ -32,8 +32,11 @@ class Settings:
     # --- chunking -------------------------------------------------------------------
     chunk_words: int = 120
     """Target chunk size in words; MiniLM truncates at 256 word pieces (~180 words)."""
-    chunk_overlap_sentences: int = 1
-    """Sentences carried over from the end of one chunk to the start of the next."""
+    chunk_overlap_sentences: int = 0
+    """Sentences carried over from the end of one chunk to the start of the next
+    (RAG_CHUNK_OVERLAP). 0: on all 5,665 squad-dev-half-a questions one sentence of overlap
+    gave hybrid hit@5 0.957 against 0.961 without, and cost 12% more word pieces to embed
+    (199k vs 178k) and ~20% more indexing time (bench/README.md)."""
 
     # --- embeddings -----------------------------------------------------------------
     embed_model: str = "all-MiniLM-L6-v2"
@@ -41,10 +44,12 @@ class Settings:
     embed_batch_size: int = 64
     embed_threads: int = 0
     """torch intra-op threads for embedding; 0 keeps torch's default (RAG_EMBED_THREADS)."""
-    embed_query_threads: int = 1
-    """torch threads for embedding one query (RAG_EMBED_QUERY_THREADS): for ~15 word pieces the
-    thread hand-offs cost more than they save; on the shared 2-core machine 1 thread gave p50
-    66 ms against 253 ms for 2 (bench/README.md). 0 keeps the batch setting."""
+    embed_query_threads: int = 0
+    """Threads for embedding one query (RAG_EMBED_QUERY_THREADS); 0 = each backend's measured
+    best. ONNX: its batch session (all cores, idle threads sleeping), which beat 1 thread idle
+    (p50 9.1 vs 10.3 ms) and with one or two CPU hogs running (14.2 vs 17.5, 18.8 vs 22.9 ms).
+    torch: 1 thread, because its spinning threads made 2 slower on the shared machine (p50
+    66 ms against 253 ms)."""
     embed_max_seq_length: int = 256
     """Word pieces the embedder reads; longer inputs are truncated (RAG_EMBED_MAX_SEQ)."""
     vector_cache_items: int = 8192
@@ -150,6 +155,7 @@ class Settings:
         int_vars = {"RAG_K": "k", "RAG_EMBED_THREADS": "embed_threads", "RAG_EMBED_QUERY_THREADS": "embed_query_threads",
                     "RAG_EMBED_MAX_SEQ": "embed_max_seq_length", "RAG_LLM_RETRIES": "llm_max_retries",
                     "RAG_MAX_QUESTION_CHARS": "max_question_chars", "RAG_CHUNK_WORDS": "chunk_words",
+                    "RAG_CHUNK_OVERLAP": "chunk_overlap_sentences",
                     "RAG_LOCAL_THREADS": "local_threads", "RAG_LOCAL_CTX": "local_ctx",
                     "RAG_LOCAL_SLOTS": "local_slots"}
         float_vars = {"RAG_LLM_TIMEOUT": "llm_timeout", "RAG_REFUSAL_THRESHOLD": "refusal_threshold"}

@@ -168,7 +168,7 @@ class OnnxEmbedder:
     """
 
     def __init__(self, name: str = "all-MiniLM-L6-v2", batch_size: int = 64, threads: int = 0,
-                 max_seq_length: int = 256, model_path: str | None = None, query_threads: int = 1,
+                 max_seq_length: int = 256, model_path: str | None = None, query_threads: int = 0,
                  variant: str = "fp32", cache_dir=None, fallback: Callable[[], Embedder] | None = None):
         self._base_name = name
         self.batch_size = batch_size
@@ -255,7 +255,8 @@ class OnnxEmbedder:
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        """One query on a session with ``query_threads`` threads (see SentenceTransformerEmbedder)."""
+        """One query: on the batch session, or on one with ``query_threads`` threads when that
+        is set and differs (see Settings.embed_query_threads)."""
         self._load()
         if self._fallback is not None:
             return self._fallback.embed_query(text)
@@ -285,7 +286,7 @@ def build_embedder(settings) -> Embedder:
         return SentenceTransformerEmbedder(name=settings.embed_model, batch_size=settings.embed_batch_size,
                                            threads=settings.embed_threads,
                                            max_seq_length=settings.embed_max_seq_length,
-                                           query_threads=settings.embed_query_threads)
+                                           query_threads=settings.embed_query_threads or 1)
 
     if settings.embed_backend == "torch":
         return torch_embedder()
