@@ -42,7 +42,7 @@ class SentenceTransformerEmbedder:
 
     backend = "torch"
 
-    def __init__(self, name: str = "all-MiniLM-L6-v2", batch_size: int = 64, threads: int = 0,
+    def __init__(self, name: str = "all-MiniLM-L6-v2", batch_size: int = 8, threads: int = 0,
                  max_seq_length: int = 256, model_path: str | None = None, query_threads: int = 1):
         self.name = name
         self.batch_size = batch_size
@@ -167,7 +167,7 @@ class OnnxEmbedder:
     over after one warning.
     """
 
-    def __init__(self, name: str = "all-MiniLM-L6-v2", batch_size: int = 64, threads: int = 0,
+    def __init__(self, name: str = "all-MiniLM-L6-v2", batch_size: int = 8, threads: int = 0,
                  max_seq_length: int = 256, model_path: str | None = None, query_threads: int = 0,
                  variant: str = "fp32", cache_dir=None, fallback: Callable[[], Embedder] | None = None):
         self._base_name = name
