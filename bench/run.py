@@ -133,7 +133,7 @@ def main(argv=None) -> int:
             qvecs = embedder.embed_batch(qtexts)
             log(f"scale: {args.scale} synthetic chunks")
             results["scale"] = scale.run(args.scale, data.vectors, [embed_text(c) for c in data.chunks],
-                                         qtexts, qvecs, work, s, log)
+                                         qtexts, qvecs, work, s, log, embedder=embedder)
     results["machine"]["load_average_end"] = os.getloadavg()
     results["total_s"] = round(time.perf_counter() - started, 1)
     out = args.out or RESULTS / (time.strftime("%Y%m%d-%H%M%S") + (".quick" if args.quick else "") + ".json")

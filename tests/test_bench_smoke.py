@@ -31,5 +31,6 @@ def test_bench_quick_writes_json(tmp_path):
     assert r["memory"]["rag_index"]["exit"] == 0 and r["memory"]["rag_index"]["peak_rss_mb"] > 0
     assert r["memory"]["app"]["answer_error"] is None and r["memory"]["app"]["peak_rss_mb"] > 0
     assert r["scale"]["chunks"] == 3000 and 0 <= r["scale"]["recall@10"] <= 1
+    assert r["scale"]["query_hybrid_with_encoding"]["n"] == 10
     assert r["scale"]["load"]["chunks"] == 3000 and r["scale"]["load"]["peak_rss_mb"] > 0
     assert "| indexing |" in proc.stdout
