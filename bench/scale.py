@@ -3,7 +3,8 @@ and BM25. Vectors are synthetic but shaped like real ones: mixtures of two real 
 embeddings plus noise, so they cluster by topic as real embeddings do (uniform random
 vectors would be an unrealistically hard case for graph indexes). Texts are words drawn
 from the real corpus with its word frequencies. Queries are the real sample questions and
-their real embeddings, so timings exclude only the query encoding (measured in retrieval)."""
+their real embeddings, so those timings exclude only the query encoding; hybrid is then timed
+once more with the real encoder, which is what a user waits for."""
 
 from __future__ import annotations
 
@@ -19,10 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from rag import dense, store
+from rag.config import PROJECT_ROOT
 from rag.models import Chunk
 from rag.retrieval import Retriever
-
-from rag.config import PROJECT_ROOT
 
 from .common import dir_size_mb, latency
 
