@@ -174,18 +174,19 @@ def build_app(engine: Engine) -> gr.Blocks:
         question.submit(respond, [question, session], [chatbot, sources, session, question],
                         api_visibility="private", show_progress="hidden",
                         concurrency_limit=QUEUE_CONCURRENCY, concurrency_id="answer")
+        # Light actions skip the queue: a queue full of questions must not turn away a page
+        # load, a click on a past answer, a settings change or "clear".
         chatbot.select(select, [session], [sources, session], api_visibility="private",
-                       concurrency_limit=None, show_progress="hidden")
+                       queue=False, show_progress="hidden")
         for trigger in (clear_btn.click, chatbot.clear):  # our button and the chatbot's own trash icon
-            trigger(clear, [session], [chatbot, sources, session], api_visibility="private",
-                    concurrency_limit=None)
-        k.change(set_k, [k, session], [session], api_visibility="private", concurrency_limit=None)
-        mode.change(set_mode, [mode, session], [session], api_visibility="private", concurrency_limit=None)
+            trigger(clear, [session], [chatbot, sources, session], api_visibility="private", queue=False)
+        k.change(set_k, [k, session], [session], api_visibility="private", queue=False)
+        mode.change(set_mode, [mode, session], [session], api_visibility="private", queue=False)
         upload.upload(add_files, [upload], [upload_msg, docs, to_remove, status, upload],
                       api_visibility="private", concurrency_limit=1, concurrency_id="index")
         remove.click(remove_file, [to_remove], [upload_msg, docs, to_remove, status],
                      api_visibility="private", concurrency_limit=1, concurrency_id="index")
-        demo.load(refresh, None, [status, docs, to_remove], api_visibility="private", concurrency_limit=None)
+        demo.load(refresh, None, [status, docs, to_remove], api_visibility="private", queue=False)
         gr.api(ask_api, api_name="ask", concurrency_limit=QUEUE_CONCURRENCY, concurrency_id="answer")
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     return demo

@@ -109,6 +109,19 @@ def _join_raw(url: str, fn_index: int, question: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
+def _run_direct(url: str, fn_index: int, data: list) -> tuple[int, str]:
+    """Call an event that skips the queue, as the browser's client does; (HTTP status, body)."""
+    body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": "rawclient02",
+                       "event_data": None, "trigger_id": None}).encode()
+    req = urllib.request.Request(url + "/gradio_api/run/predict", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
 def test_a_full_queue_turns_calls_away_clearly_and_the_accepted_ones_complete(gated_app):
     from gradio_client import Client
     from gradio_client.utils import QueueError
@@ -146,6 +159,18 @@ def test_a_full_queue_turns_calls_away_clearly_and_the_accepted_ones_complete(ga
     status, body = _join_raw(url, ask_index, QUESTION)
     assert status == 503 and "Queue is full" in body, (status, body)
     assert engine.started == app.QUEUE_CONCURRENCY, "a turned-away call reached the engine"
+
+    # light actions skip the queue (the browser's client posts them to /run/predict when the
+    # config says queue: false), so with the queue full a page load still lists the documents
+    deps = info["dependencies"]
+    queued = {d["api_name"]: d["queue"] for d in deps}
+    assert queued["respond"] and queued["ask"] and queued["add_files"] and queued["remove_file"], queued
+    light = ("refresh", "select", "clear", "clear_1", "set_k", "set_mode", "load_example")
+    assert not any(queued[name] for name in light), queued
+    load_index = next(i for i, d in enumerate(deps) if d["api_name"] == "refresh")
+    status, body = _run_direct(url, load_index, [])
+    assert status == 200, (status, body)
+    assert SEED in body, body[:500]
 
     # 3. let the answers go: every accepted call completes, never more than 2 at once
     engine.release.set()

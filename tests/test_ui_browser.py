@@ -223,3 +223,31 @@ def test_gradio_client_ask_endpoint(app_url):
     assert not result["refused"] and result["error"] is None
     assert result["citations"] and any("10 billion euros" in c["sentence"] for c in result["citations"])
     assert result["citations"][0]["source"] == "raisi-iraq-trade-press-conference.txt"
+
+
+def test_clicking_an_earlier_answer_brings_back_its_sources_and_top_k_applies(app_url, browser, tmp_path):
+    # select, the settings and clear skip the queue (app.py): these are the browser's view of it
+    context, page = _open(browser, app_url)
+    try:
+        first, second = SEED_QUESTION, "Who was on a state visit to Tehran?"
+        _ask(page, first)
+        _ask(page, second)
+        head = "#rag-sources-box .rag-sources-head"
+        assert second in page.locator(head).inner_text()
+        page.locator(BOT).first.click()
+        page.wait_for_function("(q) => document.querySelector('#rag-sources-box .rag-sources-head')"
+                               ".innerText.includes(q)", arg=first, timeout=10_000)
+        assert page.locator("#rag-sources-box .rag-more").count() == 1  # k=5: uncited passages listed
+
+        page.click("#rag-settings button, #rag-settings .label-wrap")
+        box = page.locator("#rag-settings input[type=number]").first
+        box.fill("1")
+        box.press("Enter")
+        page.wait_for_timeout(500)
+        _ask(page, "What did Raisi say about the trade volume?")
+        page.wait_for_function("() => document.querySelector('#rag-sources-box .rag-sources-head')"
+                               ".innerText.includes('Raisi say')", timeout=10_000)
+        assert page.locator("#rag-sources-box .rag-more").count() == 0  # k=1: one passage, cited
+        page.screenshot(path=str(tmp_path / "earlier-answer-and-top-k.png"), full_page=True)
+    finally:
+        context.close()
