@@ -122,7 +122,9 @@ def _quiet():
 
 def _export(model_dir: Path, work: Path, variant: str) -> Path:
     raw, optimized, final = work / "raw.onnx", work / "optimized.onnx", work / "model.onnx"
-    _torch_export(model_dir, raw)
+    encoder = _SentenceEncoder.build(model_dir)  # exported, then the reference the result is checked against
+    ids, mask = _example_inputs(model_dir, _CHECK_TEXTS)
+    _torch_export(encoder, ids, mask, raw)
     _optimize(raw, optimized)
     if variant == "int8":
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -135,7 +137,7 @@ def _export(model_dir: Path, work: Path, variant: str) -> Path:
                          reduce_range=True, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     else:
         os.replace(optimized, final)
-    _check(model_dir, final, tolerance=2e-4 if variant == "fp32" else 0.1)
+    _check(encoder, ids, mask, final, tolerance=2e-4 if variant == "fp32" else 0.1)
     return final
 
 
@@ -179,12 +181,10 @@ _CHECK_TEXTS = ["Super Bowl 50\nThe game was played on February 7, 2016, at Levi
                 "short", "Paris is the capital of France. The Eiffel Tower stands in Paris."]
 
 
-def _torch_export(model_dir: Path, out: Path) -> None:
+def _torch_export(encoder, ids, mask, out: Path) -> None:
+    """Trace ``encoder`` on a padded batch, so the graph keeps the attention-mask path."""
     import torch
 
-    encoder = _SentenceEncoder.build(model_dir)
-    # A padded batch, so the traced graph keeps the attention-mask path.
-    ids, mask = _example_inputs(model_dir, _CHECK_TEXTS)
     with torch.inference_mode(False), torch.no_grad():
         torch.onnx.export(encoder, (torch.from_numpy(ids), torch.from_numpy(mask)), str(out),
                           input_names=list(INPUTS), output_names=[OUTPUT], opset_version=17, dynamo=False,
@@ -202,14 +202,13 @@ def _optimize(raw: Path, out: Path) -> None:
     model.save_model_to_file(str(out), use_external_data_format=False)
 
 
-def _check(model_dir: Path, path: Path, tolerance: float) -> None:
+def _check(encoder, ids, mask, path: Path, tolerance: float) -> None:
     """The exported model must reproduce torch's vectors on a padded batch."""
     import numpy as np
     import torch
 
-    ids, mask = _example_inputs(model_dir, _CHECK_TEXTS)
     with torch.no_grad():
-        want = _SentenceEncoder.build(model_dir)(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+        want = encoder(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
     got = new_session(path, threads=1).run([OUTPUT], {"input_ids": ids, "attention_mask": mask})[0]
     diff = float(np.abs(got - want).max())
     if not diff <= tolerance:

@@ -96,24 +96,12 @@ def gated_app(tmp_path, monkeypatch):
         demo.close()
 
 
-def _join_raw(url: str, fn_index: int, question: str) -> tuple[int, str]:
-    """POST a question to the queue as a browser would; (HTTP status, body)."""
-    body = json.dumps({"data": [question], "fn_index": fn_index, "session_hash": "rawclient01",
+def _post_event(url: str, route: str, fn_index: int, data: list) -> tuple[int, str]:
+    """POST an event as the browser's client does: to ``queue/join`` when the event is queued,
+    to ``run/predict`` when it skips the queue; (HTTP status, body)."""
+    body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": "rawclient01",
                        "event_data": None, "trigger_id": None}).encode()
-    req = urllib.request.Request(url + "/gradio_api/queue/join", data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
-def _run_direct(url: str, fn_index: int, data: list) -> tuple[int, str]:
-    """Call an event that skips the queue, as the browser's client does; (HTTP status, body)."""
-    body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": "rawclient02",
-                       "event_data": None, "trigger_id": None}).encode()
-    req = urllib.request.Request(url + "/gradio_api/run/predict", data=body, method="POST",
+    req = urllib.request.Request(f"{url}/gradio_api/{route}", data=body, method="POST",
                                  headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
@@ -156,7 +144,7 @@ def test_a_full_queue_turns_calls_away_clearly_and_the_accepted_ones_complete(ga
     # the same overflow through raw HTTP (what the browser's client gets): 503, a clear reason
     info = json.loads(urllib.request.urlopen(url + "/config", timeout=10).read())
     ask_index = next(i for i, d in enumerate(info["dependencies"]) if d.get("api_name") == "ask")
-    status, body = _join_raw(url, ask_index, QUESTION)
+    status, body = _post_event(url, "queue/join", ask_index, [QUESTION])
     assert status == 503 and "Queue is full" in body, (status, body)
     assert engine.started == app.QUEUE_CONCURRENCY, "a turned-away call reached the engine"
 
@@ -168,7 +156,7 @@ def test_a_full_queue_turns_calls_away_clearly_and_the_accepted_ones_complete(ga
     light = ("refresh", "select", "clear", "clear_1", "set_k", "set_mode", "load_example")
     assert not any(queued[name] for name in light), queued
     load_index = next(i for i, d in enumerate(deps) if d["api_name"] == "refresh")
-    status, body = _run_direct(url, load_index, [])
+    status, body = _post_event(url, "run/predict", load_index, [])
     assert status == 200, (status, body)
     assert SEED in body, body[:500]
 
