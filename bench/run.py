@@ -29,7 +29,10 @@ from rag.config import PROJECT_ROOT, Settings  # noqa: E402
 from bench import common  # noqa: E402
 from bench.report import markdown  # noqa: E402
 
-DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "benchmarks" / "squad-dev-half-a" / "corpus.jsonl"
+_HALF_A = Path("shared") / "benchmarks" / "squad-dev-half-a" / "corpus.jsonl"
+# ../shared next to the project; a clone made elsewhere (as .ci/run allows) finds /work/shared
+DEFAULT_CORPUS = next((p for p in (PROJECT_ROOT.parent / _HALF_A, Path("/work") / _HALF_A) if p.exists()),
+                      PROJECT_ROOT.parent / _HALF_A)
 RESULTS = PROJECT_ROOT / "bench" / "results"
 SECTIONS = ("indexing", "retrieval", "answering", "memory", "scale")
 
