@@ -25,7 +25,7 @@ from rag.battery import load_battery  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.engine import Engine  # noqa: E402
 from rag.evaluation import answer_result, summarize_answers  # noqa: E402
-from rag.llm import FakeLLM  # noqa: E402
+from rag.testing import FakeLLM  # noqa: E402
 
 VARIANTS = {
     "extractive only (no model)": dict(use_model=False),

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from rag import dense
-
 faiss = pytest.importorskip("faiss")
 
 

@@ -381,7 +381,7 @@ from rag import cli, eval_cli  # noqa: E402
 from rag.embedding import HashEmbedder  # noqa: E402
 from rag.engine import Engine  # noqa: E402
 from rag.gate import GateFailedError as _Gate  # noqa: E402,F811
-from rag.llm import FakeLLM  # noqa: E402
+from rag.testing import FakeLLM  # noqa: E402
 
 BATTERY = [
     {"id": "eiffel", "question": "Where does the Eiffel Tower stand?", "answers": ["Paris"], "gold": ["paris.txt"]},

@@ -19,7 +19,7 @@ from rag.config import Settings
 from rag.embedding import HashEmbedder
 from rag.engine import Engine
 from rag.injection import defuse, directive_spans, is_directive, judge, load_attacks
-from rag.llm import FakeLLM
+from rag.testing import FakeLLM
 from rag.models import Chunk, Passage
 
 BATTERY = Path(__file__).resolve().parent.parent / "batteries" / "injection"

@@ -9,7 +9,8 @@ import pytest
 
 from rag.config import Settings
 from rag.errors import LLMError, LLMResponseError, LLMTimeoutError, LLMUnavailableError
-from rag.llm import LLM, FakeLLM, OpenAILLM, build_llm, resolve_style, safe_url
+from rag.llm import LLM, OpenAILLM, build_llm, resolve_style, safe_url
+from rag.testing import FakeLLM
 from stub_llm_server import StubLLMServer
 
 SECRET = "sk-test-SECRET-do-not-leak-1234567890"

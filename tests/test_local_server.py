@@ -10,7 +10,7 @@ import pytest
 
 from rag.config import Settings
 from rag.errors import LLMUnavailableError
-from rag.local_server import bundled_model_path, get_server, local_llm
+from rag.llm.local_server import bundled_model_path, get_server, local_llm
 
 pytestmark = pytest.mark.integration
 

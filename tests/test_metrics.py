@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from rag import metrics
-
-
 @pytest.mark.parametrize("raw, expected", [
     ("The Eiffel Tower", "eiffel tower"),
     ("an apple, a pear; the plum!", "apple pear plum"),

@@ -10,7 +10,8 @@ from rag.config import Settings
 from rag.embedding import HashEmbedder
 from rag.errors import InputError, LLMTimeoutError
 from rag.indexing import index_paths
-from rag.llm import FakeLLM, OpenAILLM
+from rag.llm import OpenAILLM
+from rag.testing import FakeLLM
 from rag.prompts import completion_prompt, neutralize
 from rag.refusal import REFUSAL_TEXT
 from rag.retrieval import Retriever
@@ -158,7 +159,6 @@ def _first(question, passages, **options):
 
 def test_answer_type_of_questions_and_sentences():
     from rag import answer_type as at
-
     assert at.expected("How many teams played?") == at.NUMBER
     assert at.expected("What percentage of voters stayed home?") == at.NUMBER
     assert at.expected("When did the 1973 oil crisis begin?") == at.DATE

@@ -24,7 +24,7 @@ import pytest
 from rag.config import Settings
 from rag.embedding import HashEmbedder
 from rag.engine import Engine
-from rag.llm import FakeLLM
+from rag.testing import FakeLLM
 from rag.models import Answer
 
 ROOT = Path(__file__).resolve().parent.parent

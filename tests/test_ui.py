@@ -13,7 +13,7 @@ from rag.config import Settings
 from rag.embedding import HashEmbedder
 from rag.engine import Engine
 from rag.errors import InputError
-from rag.llm import FakeLLM
+from rag.testing import FakeLLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ui_fakes  # noqa: E402

@@ -83,7 +83,7 @@ if __name__ == "__main__":
     if os.environ.get("UI_FAKE_EMBEDDER"):
         import rag.engine
         from rag.embedding import HashEmbedder
-        from rag.llm import FakeLLM
+        from rag.testing import FakeLLM
 
         _Engine = rag.engine.Engine
 

@@ -1,7 +1,7 @@
-"""LLM access: one protocol, one real implementation on the ``openai`` client, one fake.
+"""The OpenAI-compatible client: every endpoint, and the embedded model, goes through it.
 
 Every endpoint (OpenAI, vLLM, Ollama, a llama.cpp server, or the embedded local model from
-:mod:`rag.local_server`) goes through :class:`OpenAILLM`, which turns every failure into
+:mod:`rag.llm.local_server`) goes through :class:`OpenAILLM`, which turns every failure into
 one of :mod:`rag.errors`' ``LLM*Error`` with a one-line message and never shows the key.
 """
 
@@ -9,47 +9,18 @@ from __future__ import annotations
 
 import logging
 import random
-import re
-import threading
 import time
-from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol, runtime_checkable
-from urllib.parse import urlsplit, urlunsplit
+from typing import Iterator
 
-from .config import Settings
-from .errors import LLMError, LLMResponseError, LLMTimeoutError, LLMUnavailableError
+import httpx2
+
+from ..errors import LLMError, LLMResponseError, LLMTimeoutError, LLMUnavailableError
+from .base import STYLES, safe_url
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_MODEL = "gpt-4o-mini"
 MAX_RETRY_AFTER = 10.0
 """A Retry-After longer than this (seconds) is not waited for: the call fails at once."""
-
-
-@runtime_checkable
-class LLM(Protocol):
-    style: str
-    """"completion" (plain prompt, base model) or "chat" (messages, instruction model)."""
-    description: str
-    """Human-readable; never contains a secret."""
-
-    def complete(self, prompt: str, *, max_tokens: int, stop: list[str] | None = None) -> str: ...
-    def stream(self, prompt: str, *, max_tokens: int,
-               stop: list[str] | None = None) -> Iterator[str]: ...
-    def chat(self, messages: list[dict], *, max_tokens: int,
-             stop: list[str] | None = None) -> str: ...
-    def stream_chat(self, messages: list[dict], *, max_tokens: int,
-                    stop: list[str] | None = None) -> Iterator[str]: ...
-
-
-def safe_url(url: str) -> str:
-    """``url`` without user:password, query or fragment (they may carry secrets)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 class OpenAILLM:
@@ -60,7 +31,7 @@ class OpenAILLM:
                  description: str | None = None, backoff: float = 0.25, http_client=None) -> None:
         import openai
 
-        if style not in ("completion", "chat"):
+        if style not in STYLES:
             raise ValueError(f"style must be 'completion' or 'chat', not {style!r}")
         self.style = style
         self.model = model
@@ -128,8 +99,6 @@ class OpenAILLM:
             return LLMTimeoutError(
                 f"LLM endpoint {self.url} did not answer within {self.timeout:g} s"), True, None
         if isinstance(exc, openai.APIConnectionError):
-            import httpx2
-
             cause = exc.__cause__ or exc
             what = "is unreachable" if isinstance(cause, (httpx2.ConnectError, OSError)) \
                 else "dropped the connection"
@@ -174,8 +143,6 @@ class OpenAILLM:
         return text
 
     def _deltas(self, route: str, payload, max_tokens: int, stop) -> Iterator[str]:
-        import httpx2
-
         stream = self._request(route, payload, max_tokens, stop, stream=True)
         got, finished = 0, False
         try:
@@ -210,113 +177,3 @@ def _retry_after(headers) -> float | None:
     except (TypeError, ValueError):  # an HTTP date: treat as "unknown"
         pass
     return None
-
-
-# ---------------------------------------------------------------------------- fake
-@dataclass
-class FakeCall:
-    kind: str
-    """complete | stream | chat | stream_chat"""
-    prompt: str | None
-    messages: list[dict] | None
-    max_tokens: int
-    stop: list[str] | None
-
-
-class FakeLLM:
-    """Replays queued replies (or calls ``replies(prompt)``) and records every call.
-
-    For chat calls the callable gets the messages' contents joined by newlines. Stop
-    strings are honoured like a real server (the reply is cut before the first one).
-    ``error`` is raised by every call while set; with ``error_after_words`` a stream yields
-    that many words first (a stream dying mid-way).
-    """
-
-    def __init__(self, replies: list[str] | Callable[[str], str] | None = None, *,
-                 default: str | None = None, style: str = "completion",
-                 error: BaseException | None = None, error_after_words: int | None = None,
-                 description: str = "fake LLM") -> None:
-        self._replies = replies if callable(replies) else list(replies or [])
-        self.default = default
-        self.style = style
-        self.error = error
-        self.error_after_words = error_after_words
-        self.description = description
-        self.calls: list[FakeCall] = []
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"FakeLLM(style={self.style!r}, calls={len(self.calls)})"
-
-    def queue(self, *replies: str) -> None:
-        if callable(self._replies):
-            raise TypeError("this FakeLLM computes its replies with a callable")
-        with self._lock:
-            self._replies.extend(replies)
-
-    def complete(self, prompt: str, *, max_tokens: int, stop: list[str] | None = None) -> str:
-        return "".join(self._run("complete", prompt, None, max_tokens, stop, streaming=False))
-
-    def stream(self, prompt: str, *, max_tokens: int,
-               stop: list[str] | None = None) -> Iterator[str]:
-        return self._run("stream", prompt, None, max_tokens, stop, streaming=True)
-
-    def chat(self, messages: list[dict], *, max_tokens: int, stop: list[str] | None = None) -> str:
-        return "".join(self._run("chat", None, messages, max_tokens, stop, streaming=False))
-
-    def stream_chat(self, messages: list[dict], *, max_tokens: int,
-                    stop: list[str] | None = None) -> Iterator[str]:
-        return self._run("stream_chat", None, messages, max_tokens, stop, streaming=True)
-
-    def _run(self, kind, prompt, messages, max_tokens, stop, *, streaming: bool) -> Iterator[str]:
-        with self._lock:  # record and pick the reply at call time, not at first next()
-            self.calls.append(FakeCall(kind, prompt, [dict(m) for m in messages or []] or None,
-                                       max_tokens, list(stop) if stop else None))
-            error, after = self.error, self.error_after_words
-            if error is not None and not (streaming and after):
-                raise error
-            reply = self._next_reply(prompt if prompt is not None else
-                                     "\n".join(str(m.get("content", "")) for m in messages))
-        for s in stop or []:
-            if s and s in reply:
-                reply = reply[:reply.index(s)]
-        pieces = re.findall(r"\s*\S+|\s+$", reply)
-        return self._pieces(pieces, error, after)
-
-    @staticmethod
-    def _pieces(pieces: list[str], error, after) -> Iterator[str]:
-        for i, piece in enumerate(pieces):
-            if error is not None and i >= after:
-                raise error
-            yield piece
-        if error is not None:
-            raise error
-
-    def _next_reply(self, text: str) -> str:
-        if callable(self._replies):
-            return self._replies(text)
-        if self._replies:
-            return self._replies.pop(0)
-        if self.default is not None:
-            return self.default
-        raise AssertionError(f"FakeLLM: no reply queued for call #{len(self.calls)}")
-
-
-# ---------------------------------------------------------------------------- factory
-def resolve_style(settings: Settings) -> str:
-    if settings.prompt_style != "auto":
-        return settings.prompt_style
-    return "chat" if settings.uses_remote_llm else "completion"
-
-
-def build_llm(settings: Settings) -> LLM:
-    """The remote endpoint when OPENAI_BASE_URL / OPENAI_API_KEY is set, else the embedded
-    model (its server is started once per process, on the first call)."""
-    if not settings.uses_remote_llm:
-        from .local_server import local_llm
-
-        return local_llm(settings)
-    return OpenAILLM(settings.openai_base_url or DEFAULT_BASE_URL, settings.openai_api_key,
-                     settings.model or DEFAULT_MODEL, style=resolve_style(settings),
-                     timeout=settings.llm_timeout, max_retries=settings.llm_max_retries,
-                     temperature=settings.temperature)

@@ -19,10 +19,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .hashing import file_sha256
-from .config import Settings
-from .errors import InputError, LLMUnavailableError
-from .llm import OpenAILLM, resolve_style
+from ..hashing import file_sha256
+from ..config import Settings
+from ..errors import InputError, LLMUnavailableError
+from .base import resolve_style
+from .client import OpenAILLM
 
 log = logging.getLogger(__name__)
 
