@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .documents import clean_text
+from .ingest import clean_text
 from .errors import InputError
 
 

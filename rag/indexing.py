@@ -16,9 +16,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import store
-from .chunking import chunk_document
 from .config import Settings
-from .documents import SUPPORTED_SUFFIXES, iter_files, load_documents
+from .ingest import SUPPORTED_SUFFIXES, chunk_document, iter_files, load_documents
 from .embedding import Embedder
 from .errors import EmptyCorpusError, IndexCorruptError, IndexNotFoundError, InputError
 from .models import Chunk, Document

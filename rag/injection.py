@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from . import citations as cit
-from .chunking import split_sentences
+from .ingest import split_sentences
 from .citations import MARKER
 from .models import Answer, Passage
 

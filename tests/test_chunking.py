@@ -9,7 +9,7 @@ import sys
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from rag.chunking import chunk_document, chunk_id, split_sentences
+from rag.ingest.chunking import chunk_document, chunk_id, split_sentences
 from rag.models import Document
 
 TWO_PARAGRAPHS = ("Alpha one two. Beta three four five.\n\n"
@@ -115,7 +115,7 @@ def test_chunk_ids_are_a_hash_of_doc_id_and_text():
 
 
 def test_chunk_ids_are_stable_across_processes():
-    code = ("from rag.chunking import chunk_document; from rag.models import Document; "
+    code = ("from rag.ingest.chunking import chunk_document; from rag.models import Document; "
             f"print(' '.join(c.chunk_id for c in chunk_document(Document('d', {TWO_PARAGRAPHS!r}, 'd'), 8)))")
     runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
             for _ in range(2)}

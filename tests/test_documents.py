@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from rag import cli
-from rag.chunking import chunk_document
+from rag.ingest.chunking import chunk_document
 from rag.config import Settings
-from rag.documents import load_documents
+from rag.ingest.documents import load_documents
 from rag.embedding import HashEmbedder
 from rag.errors import EmptyCorpusError, InputError
 from rag.indexing import index_paths

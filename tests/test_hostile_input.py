@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from rag import qa
 from rag.chat import check_question
 from rag.config import Settings
-from rag.documents import load_documents
+from rag.ingest.documents import load_documents
 from rag.errors import InputError
-from rag.uploads import UploadError, save_upload
+from rag.ingest.uploads import UploadError, save_upload
 
 
 def make_pdf(content: bytes, pages: int = 1) -> bytes:

@@ -178,7 +178,7 @@ def test_ordinary_sentences_are_not_directives(sentence):
 
 
 def test_the_batterys_instructions_are_set_aside_and_its_facts_kept():
-    from rag.chunking import split_sentences
+    from rag.ingest.chunking import split_sentences
 
     for doc in CORPUS:
         text = doc["text"]

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from rag.battery import load_battery
-from rag.chunking import chunk_document, split_sentences
-from rag.documents import clean_text, html_to_text, load_documents
+from rag.ingest.chunking import chunk_document, split_sentences
+from rag.ingest import clean_text, load_documents
+from rag.ingest.html import html_to_text
 from rag.errors import InputError, RagError
 from rag.models import Document
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import presenting, uploads
+from rag import presenting
+
+from rag.ingest import uploads
 from rag.chat import ChatSession, ask, check_question
 from rag.config import Settings
 from rag.embedding import HashEmbedder

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.chunking import split_sentences  # noqa: E402
+from rag.ingest.chunking import split_sentences  # noqa: E402
 from rag.errors import LLMUnavailableError  # noqa: E402
 from rag.models import Answer, Citation  # noqa: E402
 

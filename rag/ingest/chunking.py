@@ -13,7 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from .models import Chunk, Document
+from ..models import Chunk, Document
 
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "u.s", "u.k",

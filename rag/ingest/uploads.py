@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .config import Settings
-from .documents import CORPUS_SUFFIXES, HTML_SUFFIXES, PDF_SUFFIXES, TEXT_SUFFIXES, check_pdf
-from .errors import DocumentError, InputError
+from ..config import Settings
+from .documents import CORPUS_SUFFIXES, HTML_SUFFIXES, PDF_SUFFIXES, TEXT_SUFFIXES
+from .pdf import check_pdf
+from ..errors import DocumentError, InputError
 
 ALLOWED_SUFFIXES = (TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | CORPUS_SUFFIXES)
 """Extensions accepted for upload (.txt, .md, .html, .pdf, .jsonl and their aliases)."""
