@@ -15,7 +15,6 @@ import sys
 import gradio as gr
 
 from rag import presenting
-
 from rag.ingest import uploads
 from rag.chat import ChatSession, ask, check_question, warm_up
 from rag.config import Settings

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from rag.config import Settings
-from rag.embedding import bundled_model_path
+from rag.index import bundled_model_path
 
 
 class BareTorch:
@@ -53,7 +53,7 @@ class BareTorch:
 
 class BareOnnx:
     def __init__(self, settings: Settings, variant: str):
-        from rag.onnx_model import load_tokenizer, onnx_model_path
+        from rag.index.onnx_model import load_tokenizer, onnx_model_path
 
         self.backend = "onnx" if variant == "fp32" else "onnx-int8"
         self.path = onnx_model_path(bundled_model_path(), variant)
@@ -63,7 +63,7 @@ class BareOnnx:
         self.session(self._threads)
 
     def session(self, threads: int):
-        from rag.onnx_model import new_session
+        from rag.index.onnx_model import new_session
 
         if threads not in self._sessions:
             self._sessions[threads] = new_session(self.path, threads)

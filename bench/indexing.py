@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from rag.config import Settings
-from rag.embedding import build_embedder
-from rag.indexing import embed_text, index_paths
+from rag.index import build_embedder
+from rag.index.indexing import embed_text, index_paths
 
 from .bare import bare_encoder, embedder_backend
 from .common import median, read_jsonl, write_jsonl
@@ -30,7 +30,7 @@ def llamaindex_build(corpus: list[dict], settings: Settings) -> tuple[float, obj
     from llama_index.core import Document, Settings as LISettings, VectorStoreIndex
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-    from rag.embedding import bundled_model_path
+    from rag.index import bundled_model_path
 
     embed = HuggingFaceEmbedding(model_name=bundled_model_path(), device="cpu")
     LISettings.llm = None

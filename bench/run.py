@@ -130,7 +130,7 @@ def main(argv=None) -> int:
                                                    else "What is this about?")}
         if "scale" not in args.skip:
             from bench import scale
-            from rag.indexing import embed_text
+            from rag.index.indexing import embed_text
 
             qtexts = [q["question"] for q in questions] or ["what"]
             qvecs = embedder.embed_batch(qtexts)

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import dense, store
+from rag.index import dense
+
+from rag.index import store
 from rag.config import PROJECT_ROOT
 from rag.models import Chunk
 from rag.retrieval import Retriever
@@ -32,7 +34,7 @@ _LOAD = """
 import json, sys, time
 import faiss, bm25s  # noqa: F401  (libraries are not the index: imported before the baseline)
 from bench.common import status_mb
-from rag import store
+from rag.index import store
 before = status_mb("VmRSS")
 t = time.perf_counter()
 data = store.load(sys.argv[1])

@@ -80,13 +80,13 @@ def _settings(args) -> Settings:
 
 
 def _embedder(settings: Settings):
-    from .embedding import build_embedder
+    from .index import build_embedder
 
     return build_embedder(settings)
 
 
 def cmd_index(args) -> int:
-    from .indexing import index_paths
+    from .index import index_paths
 
     settings = _settings(args)
     paths = args.paths or [settings.seeds_dir]
@@ -96,7 +96,7 @@ def cmd_index(args) -> int:
 
 
 def _load_retriever(settings: Settings):
-    from .indexing import ensure_index
+    from .index import ensure_index
     from .retrieval import Retriever
 
     embedder = _embedder(settings)

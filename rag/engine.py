@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from .config import Settings
-from .embedding import Embedder, build_embedder
+from .index import Embedder, IndexData, IndexReport, build_embedder, ensure_index, index_paths
 from .errors import IndexNotFoundError, RagError
-from .indexing import IndexReport, ensure_index, index_paths
 from .models import Answer, Passage
 from .retrieval import Retriever
-from .store import IndexData
 from .vector_cache import CachedEmbedder
 
 Log = Callable[[str], None]

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import dense
+from .index import Embedder, IndexData, dense
 from .config import Settings
-from .embedding import Embedder
 from .errors import InputError
 from .models import Passage
-from .store import IndexData
 
 MODES = ("hybrid", "dense", "bm25")
 

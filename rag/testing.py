@@ -4,10 +4,15 @@ real backends (:class:`rag.llm.LLM`, :class:`rag.index.Embedder`)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from .index.embedding import Progress
 
 @dataclass
 class FakeCall:
@@ -96,3 +101,42 @@ class FakeLLM:
         if self.default is not None:
             return self.default
         raise AssertionError(f"FakeLLM: no reply queued for call #{len(self.calls)}")
+
+
+# ---------------------------------------------------------------------------- embedder
+_TOKEN = re.compile(r"\w+")
+
+
+class HashEmbedder:
+    """Deterministic fake: each word hashes to a signed random direction; texts sum them.
+
+    Texts that share words get similar vectors, which is enough for unit tests of the
+    index and retrieval plumbing. ``calls`` records how many texts were embedded.
+    """
+
+    def __init__(self, dim: int = 64, name: str = "hash-embedder"):
+        self.dim = dim
+        self.name = name
+        self.calls: list[int] = []
+        self.texts: list[str] = []
+
+    def _word(self, word: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+        return np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+
+    def embed_batch(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        self.calls.append(len(texts))
+        self.texts.extend(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in _TOKEN.findall(text.lower()):
+                out[i] += self._word(word)
+            norm = np.linalg.norm(out[i])
+            out[i] = out[i] / norm if norm else self._word("\x00empty")
+            out[i] /= np.linalg.norm(out[i])
+        if progress:
+            progress(len(texts))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_batch([text])[0]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.embedding import HashEmbedder
+from rag.testing import HashEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "raisi-iraq-trade-press-conference.txt"

@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag import store  # noqa: E402
+from rag.index import store  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.embedding import HashEmbedder  # noqa: E402
+from rag.testing import HashEmbedder  # noqa: E402
 from rag.errors import RagError  # noqa: E402
-from rag.indexing import index_paths  # noqa: E402
+from rag.index.indexing import index_paths  # noqa: E402
 
 
 class SlowEmbedder(HashEmbedder):

@@ -28,7 +28,7 @@ def test_index_load_is_measured_in_a_fresh_process(tmp_path):
     import numpy as np
 
     from bench.scale import load_in_fresh_process
-    from rag import store
+    from rag.index import store
     from rag.models import Chunk
 
     texts = [f"chunk number {i} about topic {i % 7}" for i in range(50)]

@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from rag import cli, store
-from rag.embedding import HashEmbedder
+from rag import cli
+
+from rag.index import store
+from rag.testing import HashEmbedder
 
 KEYS = ["rank", "score", "chunk_id", "doc_id", "source", "title", "page", "start", "end", "text"]
 

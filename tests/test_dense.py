@@ -4,7 +4,7 @@ against exact search on clustered vectors shaped like real embeddings."""
 import numpy as np
 import pytest
 
-from rag import dense
+from rag.index import dense
 faiss = pytest.importorskip("faiss")
 
 

@@ -13,9 +13,9 @@ from rag import cli
 from rag.ingest.chunking import chunk_document
 from rag.config import Settings
 from rag.ingest.documents import load_documents
-from rag.embedding import HashEmbedder
+from rag.testing import HashEmbedder
 from rag.errors import EmptyCorpusError, InputError
-from rag.indexing import index_paths
+from rag.index.indexing import index_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,11 +9,14 @@ import os
 import numpy as np
 import pytest
 
-from rag import onnx_model
+from rag.index import onnx_model
 from rag.config import Settings
-from rag.embedding import HashEmbedder, OnnxEmbedder, SentenceTransformerEmbedder, build_embedder
+from rag.index import EmbedderOptions, build_embedder
+from rag.index.onnx_embedder import OnnxEmbedder
+from rag.index.torch_embedder import SentenceTransformerEmbedder
+from rag.testing import HashEmbedder
 from rag.errors import EmbedderUnavailableError, InputError
-from rag.indexing import index_paths, stale_reason
+from rag.index.indexing import index_paths, stale_reason
 
 from conftest import write_corpus
 
@@ -51,8 +54,8 @@ def test_onnx_falls_back_to_torch_with_one_warning(monkeypatch, caplog):
     calls: list = []
     _broken_export(monkeypatch, calls)
     fallback = HashEmbedder(dim=384, name="all-MiniLM-L6-v2")
-    embedder = OnnxEmbedder(model_path="/nonexistent", fallback=lambda: fallback)
-    with caplog.at_level(logging.WARNING, logger="rag.embedding"):
+    embedder = OnnxEmbedder(EmbedderOptions(model_path="/nonexistent"), fallback=lambda: fallback)
+    with caplog.at_level(logging.WARNING, logger="rag.index.embedding"):
         vectors = embedder.embed_batch(["Paris is in France.", "Rome is in Italy."])
         query = embedder.embed_query("capital of France")
     np.testing.assert_array_equal(vectors, HashEmbedder(dim=384).embed_batch(["Paris is in France.",
@@ -67,15 +70,15 @@ def test_onnx_falls_back_to_torch_with_one_warning(monkeypatch, caplog):
 def test_without_a_fallback_the_error_is_raised(monkeypatch):
     _broken_export(monkeypatch, [])
     with pytest.raises(EmbedderUnavailableError, match="onnxruntime"):
-        OnnxEmbedder(model_path="/nonexistent").embed_query("x")
+        OnnxEmbedder(EmbedderOptions(model_path="/nonexistent")).embed_query("x")
 
 
 def test_int8_name_differs_so_its_index_is_stale_for_the_others(monkeypatch, tmp_path):
     """fp32 ONNX gives torch's vectors, so it keeps torch's name (existing indexes stay valid);
     int8 vectors differ, so an index built with them must count as stale for fp32 / torch."""
-    fp32 = OnnxEmbedder(name="all-MiniLM-L6-v2", variant="fp32")
-    assert fp32.name == SentenceTransformerEmbedder(name="all-MiniLM-L6-v2").name
-    int8 = OnnxEmbedder(name="all-MiniLM-L6-v2", variant="int8")
+    fp32 = OnnxEmbedder(EmbedderOptions(name="all-MiniLM-L6-v2"), variant="fp32")
+    assert fp32.name == SentenceTransformerEmbedder(EmbedderOptions(name="all-MiniLM-L6-v2")).name
+    int8 = OnnxEmbedder(EmbedderOptions(name="all-MiniLM-L6-v2"), variant="int8")
     monkeypatch.setattr(int8, "_load", lambda: None)  # as if its session were loaded
     assert int8.name == "all-MiniLM-L6-v2+int8"
 
@@ -114,7 +117,7 @@ class _CountingSession:
 
 
 def _fake_loaded(embedder: OnnxEmbedder, session) -> OnnxEmbedder:
-    from rag.embedding import bundled_model_path
+    from rag.index import bundled_model_path
 
     tokenizer = onnx_model.load_tokenizer(bundled_model_path(), embedder.max_seq_length)
     tokenizer.no_padding()
@@ -124,7 +127,7 @@ def _fake_loaded(embedder: OnnxEmbedder, session) -> OnnxEmbedder:
 
 def test_batches_are_sorted_by_length_and_rows_come_back_in_order():
     session = _CountingSession()
-    embedder = _fake_loaded(OnnxEmbedder(batch_size=2, max_seq_length=16), session)
+    embedder = _fake_loaded(OnnxEmbedder(EmbedderOptions(batch_size=2, max_seq_length=16)), session)
     texts = ["one two three four five six seven", "hi", "a b c", "word " * 40, "x y"]
     done: list[int] = []
     out = embedder.embed_batch(texts, progress=done.append)
@@ -146,7 +149,7 @@ def test_query_uses_its_own_narrow_session(monkeypatch):
 
     monkeypatch.setattr(onnx_model, "new_session", new_session)
     batch_session = _CountingSession()
-    embedder = _fake_loaded(OnnxEmbedder(threads=2, query_threads=1), batch_session)
+    embedder = _fake_loaded(OnnxEmbedder(EmbedderOptions(threads=2, query_threads=1)), batch_session)
     vec = embedder.embed_query("Where is Paris?")
     assert vec.shape == (384,) and made == [1] and not batch_session.widths
     embedder.embed_query("again")

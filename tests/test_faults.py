@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import store
-from rag.embedding import HashEmbedder
+from rag.index import store
+from rag.testing import HashEmbedder
 from rag.errors import IndexCorruptError
-from rag.indexing import index_paths
+from rag.index.indexing import index_paths
 from rag.retrieval import Retriever
 
 from conftest import write_corpus

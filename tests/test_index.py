@@ -8,10 +8,10 @@ import threading
 import numpy as np
 import pytest
 
-from rag import store
-from rag.embedding import HashEmbedder
+from rag.index import store
+from rag.testing import HashEmbedder
 from rag.errors import IndexCorruptError, IndexLockedError, IndexNotFoundError
-from rag.indexing import embed_text, ensure_index, index_paths, stale_reason
+from rag.index.indexing import embed_text, ensure_index, index_paths, stale_reason
 from rag.retrieval import Retriever
 
 

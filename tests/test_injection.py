@@ -16,7 +16,7 @@ import pytest
 from rag import citations as cit
 from rag import presenting, prompts
 from rag.config import Settings
-from rag.embedding import HashEmbedder
+from rag.testing import HashEmbedder
 from rag.engine import Engine
 from rag.injection import defuse, directive_spans, is_directive, judge, load_attacks
 from rag.testing import FakeLLM

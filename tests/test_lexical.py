@@ -1,7 +1,7 @@
 """BM25 tokenizer: the per-word stem cache gives exactly what stemming every word gives."""
 
-from rag import lexical
-from rag.lexical import BM25Index, Tokenizer
+from rag.index import lexical
+from rag.index.lexical import BM25Index, Tokenizer
 
 TEXT = ("The Normans were the people who in the 10th and 11th centuries gave their name to "
         "Normandy, a region in France. They were descended from Norse raiders and pirates; "

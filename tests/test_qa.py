@@ -7,9 +7,9 @@ import pytest
 from rag import qa
 from rag.citations import parse_markers, valid_citations
 from rag.config import Settings
-from rag.embedding import HashEmbedder
+from rag.testing import HashEmbedder
 from rag.errors import InputError, LLMTimeoutError
-from rag.indexing import index_paths
+from rag.index.indexing import index_paths
 from rag.llm import OpenAILLM
 from rag.testing import FakeLLM
 from rag.prompts import completion_prompt, neutralize

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.embedding import HashEmbedder
+from rag.testing import HashEmbedder
 from rag.engine import Engine
 from rag.testing import FakeLLM
 from rag.models import Answer

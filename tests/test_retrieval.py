@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.embedding import HashEmbedder
+from rag.testing import HashEmbedder
 from rag.errors import InputError
-from rag.indexing import index_paths
+from rag.index.indexing import index_paths
 from rag.retrieval import Retriever
 from conftest import write_corpus
 
@@ -99,7 +99,7 @@ REAL_CORPUS = {
 
 @pytest.mark.slow
 def test_real_model_retrieves_the_right_passage(tmp_path):
-    from rag.embedding import build_embedder
+    from rag.index import build_embedder
 
     settings = Settings(index_dir=tmp_path / "idx", chunk_words=30)
     embedder = build_embedder(settings)

@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from rag import presenting
-
 from rag.ingest import uploads
 from rag.chat import ChatSession, ask, check_question
 from rag.config import Settings
-from rag.embedding import HashEmbedder
+from rag.testing import HashEmbedder
 from rag.engine import Engine
 from rag.errors import InputError
 from rag.testing import FakeLLM

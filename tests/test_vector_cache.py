@@ -1,6 +1,6 @@
 import numpy as np
 
-from rag.embedding import HashEmbedder
+from rag.testing import HashEmbedder
 from rag.vector_cache import CachedEmbedder
 
 

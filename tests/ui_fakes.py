@@ -82,7 +82,7 @@ if __name__ == "__main__":
     install()
     if os.environ.get("UI_FAKE_EMBEDDER"):
         import rag.engine
-        from rag.embedding import HashEmbedder
+        from rag.testing import HashEmbedder
         from rag.testing import FakeLLM
 
         _Engine = rag.engine.Engine

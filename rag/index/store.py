@@ -24,11 +24,11 @@ from typing import Iterator
 
 import numpy as np
 
-from .hashing import file_sha256
+from ..hashing import file_sha256
 from . import dense
-from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError
+from ..errors import IndexCorruptError, IndexLockedError, IndexNotFoundError
 from .lexical import BM25Index
-from .models import Chunk
+from ..models import Chunk
 
 FORMAT = 1
 CURRENT = "CURRENT"

@@ -26,7 +26,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import EmbedderUnavailableError
+from ..errors import EmbedderUnavailableError
 
 VARIANTS = ("fp32", "int8")
 RECIPE = "minilm-meanpool-l2/opset17/ort-bert-opt/1"

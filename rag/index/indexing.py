@@ -16,11 +16,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import store
-from .config import Settings
-from .ingest import SUPPORTED_SUFFIXES, chunk_document, iter_files, load_documents
+from ..config import Settings
+from ..ingest import SUPPORTED_SUFFIXES, chunk_document, iter_files, load_documents
 from .embedding import Embedder
-from .errors import EmptyCorpusError, IndexCorruptError, IndexNotFoundError, InputError
-from .models import Chunk, Document
+from ..errors import EmptyCorpusError, IndexCorruptError, IndexNotFoundError, InputError
+from ..models import Chunk, Document
 
 EMBED_FORMAT = "title-newline-text/1"
 Log = Callable[[str], None]
