@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from rag.retrieval import Retriever
+from rag.retrieve import Retriever
 
 from .bare import bare_encoder, embedder_backend
 from .common import hit, latency

@@ -24,7 +24,7 @@ from rag.index import dense
 from rag.index import store
 from rag.config import PROJECT_ROOT
 from rag.models import Chunk
-from rag.retrieval import Retriever
+from rag.retrieve import Retriever
 
 from .common import dir_size_mb, latency
 

@@ -97,7 +97,7 @@ def cmd_index(args) -> int:
 
 def _load_retriever(settings: Settings):
     from .index import ensure_index
-    from .retrieval import Retriever
+    from .retrieve import Retriever
 
     embedder = _embedder(settings)
     data = ensure_index(settings, embedder, log=_log)

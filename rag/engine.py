@@ -16,8 +16,7 @@ from .config import Settings
 from .index import Embedder, IndexData, IndexReport, build_embedder, ensure_index, index_paths
 from .errors import IndexNotFoundError, RagError
 from .models import Answer, Passage
-from .retrieval import Retriever
-from .vector_cache import CachedEmbedder
+from .retrieve import CachedEmbedder, Retriever
 
 Log = Callable[[str], None]
 

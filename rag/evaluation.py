@@ -11,7 +11,7 @@ from typing import Callable
 from . import metrics
 from .battery import Battery, Question
 from .models import Answer
-from .retrieval import Retriever
+from .retrieve import Retriever
 
 Progress = Callable[[int, int, dict], None]
 

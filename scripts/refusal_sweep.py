@@ -24,7 +24,7 @@ from rag.battery import load_battery  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.index import build_embedder  # noqa: E402
 from rag.refusal import evidence  # noqa: E402
-from rag.retrieval import Retriever  # noqa: E402
+from rag.retrieve import Retriever  # noqa: E402
 from rag.rewrite import standalone_question  # noqa: E402
 from rag.index.store import load  # noqa: E402
 

@@ -377,7 +377,7 @@ def test_answer_round_trips_through_its_json():
 
 
 # ------------------------------------------------------------------ the eval command, with fakes
-from rag import cli, eval_cli  # noqa: E402
+from rag import cli, eval_cli
 from rag.testing import HashEmbedder  # noqa: E402
 from rag.engine import Engine  # noqa: E402
 from rag.gate import GateFailedError as _Gate  # noqa: E402,F811

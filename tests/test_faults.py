@@ -21,7 +21,7 @@ from rag.index import store
 from rag.testing import HashEmbedder
 from rag.errors import IndexCorruptError
 from rag.index.indexing import index_paths
-from rag.retrieval import Retriever
+from rag.retrieve import Retriever
 
 from conftest import write_corpus
 

@@ -12,7 +12,7 @@ from rag.index import store
 from rag.testing import HashEmbedder
 from rag.errors import IndexCorruptError, IndexLockedError, IndexNotFoundError
 from rag.index.indexing import embed_text, ensure_index, index_paths, stale_reason
-from rag.retrieval import Retriever
+from rag.retrieve import Retriever
 
 
 def build(paths, settings, embedder, logs=None):

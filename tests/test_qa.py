@@ -14,7 +14,7 @@ from rag.llm import OpenAILLM
 from rag.testing import FakeLLM
 from rag.prompts import completion_prompt, neutralize
 from rag.refusal import REFUSAL_TEXT
-from rag.retrieval import Retriever
+from rag.retrieve import Retriever
 from rag.rewrite import standalone_question
 from conftest import SEED
 from stub_llm_server import StubLLMServer

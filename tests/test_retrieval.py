@@ -14,7 +14,7 @@ from rag.config import Settings
 from rag.testing import HashEmbedder
 from rag.errors import InputError
 from rag.index.indexing import index_paths
-from rag.retrieval import Retriever
+from rag.retrieve import Retriever
 from conftest import write_corpus
 
 ROOT = Path(__file__).resolve().parent.parent

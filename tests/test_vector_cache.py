@@ -1,7 +1,7 @@
 import numpy as np
 
 from rag.testing import HashEmbedder
-from rag.vector_cache import CachedEmbedder
+from rag.retrieve import CachedEmbedder
 
 
 def test_hits_return_the_vectors_a_miss_computed():

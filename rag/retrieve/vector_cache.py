@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .index import Embedder, Progress
+from ..index import Embedder, Progress
 
 
 class CachedEmbedder:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .index import Embedder, IndexData, dense
-from .config import Settings
-from .errors import InputError
-from .models import Passage
+from ..index import Embedder, IndexData, dense
+from ..config import Settings
+from ..errors import InputError
+from ..models import Passage
 
 MODES = ("hybrid", "dense", "bm25")
 
