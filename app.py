@@ -1,7 +1,7 @@
 """Gradio chat UI: ``python app.py`` serves http://127.0.0.1:7860.
 
 This file only builds the layout and wires events; answering, rendering, sessions and
-uploads live in ``rag/`` (rag.engine, rag.chat, rag.presenting, rag.ingest.uploads).
+uploads live in ``rag/`` (rag.engine, rag.serve.chat, rag.serve.presenting, rag.ingest.uploads).
 
 Environment: GRADIO_SERVER_NAME (default 127.0.0.1), GRADIO_SERVER_PORT (default 7860),
 RAG_AUTH=user:password for basic auth, plus every RAG_* setting of rag.config.
@@ -14,9 +14,8 @@ import sys
 
 import gradio as gr
 
-from rag import presenting
 from rag.ingest import uploads
-from rag.chat import ChatSession, ask, check_question, warm_up
+from rag.serve import ChatSession, ask, check_question, presenting, warm_up
 from rag.config import Settings
 from rag.engine import Engine
 from rag.errors import InputError, RagError

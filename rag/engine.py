@@ -12,9 +12,11 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
+from .answer import answer as answer_question, stream_answer
 from .config import Settings
 from .index import Embedder, IndexData, IndexReport, build_embedder, ensure_index, index_paths
 from .errors import IndexNotFoundError, RagError
+from .llm import DEFAULT_BASE_URL, DEFAULT_MODEL, LLM, LazyLLM, build_llm, resolve_style, safe_url
 from .models import Answer, Passage
 from .retrieve import CachedEmbedder, Retriever
 
@@ -98,23 +100,28 @@ class Engine:
 
     # ------------------------------------------------------------------ LLM
     @property
-    def llm(self):
+    def llm(self) -> LLM:
+        """The LLM, built (and for the embedded model, started) on first use; LLMError if it
+        can't be."""
         if self._llm is None:
             with self._llm_lock:
                 if self._llm is None:
-                    from .llm import build_llm
-
                     self._llm = build_llm(self.settings)
         return self._llm
+
+    def answer_llm(self) -> LLM:
+        """The LLM for the answer path: the built one, or one that builds itself on its first
+        call, so a failure to start becomes the answer's error, with the passages kept."""
+        if self._llm is not None:
+            return self._llm
+        return LazyLLM(lambda: self.llm, resolve_style(self.settings), self.llm_description())
 
     def llm_description(self) -> str:
         if self._llm is not None:
             return getattr(self._llm, "description", repr(self._llm))
         if self.settings.uses_remote_llm:
-            from .llm import safe_url
-
-            return f"endpoint {safe_url(self.settings.openai_base_url or 'https://api.openai.com/v1')} " \
-                   f"model {self.settings.model or 'default'}"
+            return f"endpoint {safe_url(self.settings.openai_base_url or DEFAULT_BASE_URL)} " \
+                   f"model {self.settings.model or DEFAULT_MODEL}"
         return "embedded " + (Path(self.settings.local_model_path).name if self.settings.local_model_path
                               else "gemma-3-270m (llama.cpp, local)")
 
@@ -124,18 +131,14 @@ class Engine:
 
     def answer(self, question: str, history: Sequence[dict] = (), k: int | None = None,
                mode: str | None = None) -> Answer:
-        from .qa import answer
-
-        return answer(question, history=history, retriever=self.retriever(), llm=self.llm,
-                      settings=self.settings, k=k, mode=mode)
+        return answer_question(question, history=history, retriever=self.retriever(),
+                               llm=self.answer_llm(), settings=self.settings, k=k, mode=mode)
 
     def stream(self, question: str, history: Sequence[dict] = (), k: int | None = None,
                mode: str | None = None) -> Iterator[str | Answer]:
         """Text deltas as the model writes, then the final verified Answer."""
-        from .qa import stream_answer
-
-        return stream_answer(question, history=history, retriever=self.retriever(), llm=self.llm,
-                             settings=self.settings, k=k, mode=mode)
+        return stream_answer(question, history=history, retriever=self.retriever(),
+                             llm=self.answer_llm(), settings=self.settings, k=k, mode=mode)
 
     def status(self) -> dict:
         data = self._data

@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag import qa
+from rag import answer as qa  # noqa: E402
+from rag.answer.compose import clean_short_answer  # noqa: E402
 from rag.battery import load_battery  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.engine import Engine  # noqa: E402
@@ -143,7 +144,7 @@ def main() -> None:
             ans = qa.answer_with(q.question, history=list(q.history), retriever=retriever, llm=fake,
                                  settings=settings, options=opts)
             if name == "model short answer only" and not ans.refused:
-                ans.text = qa.clean_short_answer(reply, 100)
+                ans.text = clean_short_answer(reply, 100)
             if opts.use_model:
                 ans.timings["total"] = real_lat[q.id]
             results.append(answer_result(q, ans))

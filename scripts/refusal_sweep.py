@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rag.battery import load_battery  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.index import build_embedder  # noqa: E402
-from rag.refusal import evidence  # noqa: E402
+from rag.answer.refusal import evidence  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
-from rag.rewrite import standalone_question  # noqa: E402
+from rag.answer.rewrite import standalone_question  # noqa: E402
 from rag.index.store import load  # noqa: E402
 
 SQUAD = "/work/shared/benchmarks/squad-dev-half-a/questions.jsonl"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.citations import valid_citations
+from rag.answer.citations import valid_citations
 from rag.config import Settings
 from rag.engine import Engine
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag import citations as cit
+from rag.answer import citations as cit
 from rag.models import Chunk
 
 PASSAGE = ("Iranian President Ebrahim Raisi said trade with Iraq amounted to more than 10 billion "

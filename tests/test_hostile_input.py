@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings as hsettings
 from hypothesis import strategies as st
 
-from rag import qa
-from rag.chat import check_question
+from rag import answer as qa
+from rag.serve.chat import check_question
 from rag.config import Settings
 from rag.ingest.documents import load_documents
 from rag.errors import InputError

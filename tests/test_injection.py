@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from rag import citations as cit
-from rag import presenting, prompts
+from rag.answer import citations as cit
+from rag.serve import presenting
+from rag.answer import prompts
 from rag.config import Settings
 from rag.testing import HashEmbedder
 from rag.engine import Engine
-from rag.injection import defuse, directive_spans, is_directive, judge, load_attacks
+from rag.answer.injection import defuse, directive_spans, is_directive, judge, load_attacks
 from rag.testing import FakeLLM
 from rag.models import Chunk, Passage
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from rag import qa
-from rag.citations import parse_markers, valid_citations
+from rag import answer as qa
+from rag.answer.ranking import ranked_sentences
+from rag.models import Answer
+from rag.answer.citations import parse_markers, valid_citations
 from rag.config import Settings
 from rag.testing import HashEmbedder
 from rag.errors import InputError, LLMTimeoutError
 from rag.index.indexing import index_paths
 from rag.llm import OpenAILLM
 from rag.testing import FakeLLM
-from rag.prompts import completion_prompt, neutralize
-from rag.refusal import REFUSAL_TEXT
+from rag.answer.prompts import completion_prompt, neutralize
+from rag.answer.refusal import REFUSAL_TEXT
 from rag.retrieve import Retriever
-from rag.rewrite import standalone_question
+from rag.answer.rewrite import standalone_question
 from conftest import SEED
 from stub_llm_server import StubLLMServer
 
@@ -117,7 +119,7 @@ def test_stream_yields_deltas_then_the_verified_answer(env):
                                   retriever=retriever, llm=FakeLLM(default=" 10 billion euros"),
                                   settings=settings))
     assert all(isinstance(i, str) for i in items[:-1]) and "".join(items[:-1]).strip() == "10 billion euros"
-    assert isinstance(items[-1], qa.Answer) and items[-1].citations
+    assert isinstance(items[-1], Answer) and items[-1].citations
 
 
 @pytest.mark.parametrize("mode,error", [("500", "HTTP 500"), ("stall", "did not answer"),
@@ -139,7 +141,7 @@ def test_stream_failure_mid_way_still_ends_with_an_answer(env):
     items = list(qa.stream_answer("How much trade do Iran and Iraq do in a year?", history=(),
                                   retriever=retriever, llm=llm, settings=settings))
     final = items[-1]
-    assert isinstance(final, qa.Answer) and final.error == "timed out" and final.passages
+    assert isinstance(final, Answer) and final.error == "timed out" and final.passages
 
 
 # ---------------------------------------------------------------------------- evidence choice
@@ -154,11 +156,11 @@ def _passages(*texts):
 def _first(question, passages, **options):
     from dataclasses import replace
 
-    return qa.ranked_sentences(question, passages, replace(qa.DEFAULT, **options))[0][1].text
+    return ranked_sentences(question, passages, replace(qa.DEFAULT, **options))[0][1].text
 
 
 def test_answer_type_of_questions_and_sentences():
-    from rag import answer_type as at
+    from rag.answer import answer_type as at
     assert at.expected("How many teams played?") == at.NUMBER
     assert at.expected("What percentage of voters stayed home?") == at.NUMBER
     assert at.expected("When did the 1973 oil crisis begin?") == at.DATE
@@ -171,7 +173,7 @@ def test_answer_type_of_questions_and_sentences():
 
 
 def test_word_pairs_are_stemmed_and_skip_stop_word_pairs():
-    from rag.citations import word_pairs
+    from rag.answer.citations import word_pairs
 
     assert word_pairs("Oil prices") == word_pairs("the oil price") - {("the", "oil")} == {("oil", "price")}
     assert ("of", "the") not in word_pairs("the price of the oil")
@@ -200,3 +202,63 @@ def test_the_previous_sentence_s_question_words_count_for_the_next_one():
     # the third goes on about the same thing
     assert _first(question, passages, pair_weight=0.0) == "The conference was held at Lovely Lane Chapel."
     assert _first(question, passages, pair_weight=0.0, context_weight=0.0) == "The Baltimore Conference met in 1784."
+
+
+def test_each_step_runs_once_per_question_from_the_ui_edge(env, monkeypatch):
+    """A question asked through a chat session is cleaned once (at the edge; the answer path
+    sees it is clean) and each retrieved passage is defused once (for the prompt and the
+    verifier alike)."""
+    from rag.answer import injection, pipeline, question
+    from rag.serve import ChatSession, ask as ask_turn, chat
+
+    settings, retriever = env
+    counts = {"clean": 0, "defuse": 0, "search": 0}
+    real_clean, real_defuse, real_search = question.clean_question, injection.defuse, retriever.search
+
+    def clean(*a, **kw):
+        counts["clean"] += 1
+        return real_clean(*a, **kw)
+
+    def defuse(p):
+        counts["defuse"] += 1
+        return real_defuse(p)
+
+    def search(*a, **kw):
+        counts["search"] += 1
+        return real_search(*a, **kw)
+
+    monkeypatch.setattr(chat, "clean_question", clean)
+    monkeypatch.setattr(pipeline, "clean_question", clean)
+    monkeypatch.setattr(injection, "defuse", defuse)
+    monkeypatch.setattr(retriever, "search", search)
+    llm = FakeLLM(default=" 10 billion euros")
+
+    class OneEngine:  # what chat.ask calls: the Engine's stream, on this retriever and LLM
+        indexing = False
+
+        def __init__(self):
+            self.settings = settings
+
+        def stream(self, q, history=(), k=None, mode=None):
+            return qa.stream_answer(q, history=history, retriever=retriever, llm=llm,
+                                    settings=settings, k=k, mode=mode)
+
+    session = ChatSession.new(settings)
+    events = list(ask_turn(OneEngine(), session, "  How much trade do Iran and Iraq do in a year?  "))
+    assert events[-1] == "done" and session.turns[-1].answer["citations"]
+    n_passages = len(session.turns[-1].answer["passages"])
+    assert counts == {"clean": 1, "defuse": n_passages, "search": 1}
+    assert len(llm.calls) == 1
+
+
+def test_an_llm_that_cannot_be_built_is_the_answers_error_with_the_passages(env):
+    from rag.errors import LLMUnavailableError
+    from rag.llm import LazyLLM
+
+    def broken():
+        raise LLMUnavailableError("the embedded model could not start: out of memory")
+
+    ans = ask(env, "How much trade do Iran and Iraq do in a year?",
+              LazyLLM(broken, "completion", "embedded test model"))
+    assert ans.error == "the embedded model could not start: out of memory"
+    assert ans.passages and not ans.citations and not ans.refused

@@ -7,17 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from rag import presenting
+from rag.serve import presenting
 from rag.ingest import uploads
-from rag.chat import ChatSession, ask, check_question
+from rag.serve import ChatSession, ask, check_question
 from rag.config import Settings
 from rag.testing import HashEmbedder
 from rag.engine import Engine
-from rag.errors import InputError
+from rag.errors import InputError, LLMUnavailableError
 from rag.testing import FakeLLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import ui_fakes  # noqa: E402
 from conftest import SEED, copy_seed, free_port  # noqa: E402
 
 
@@ -150,24 +149,24 @@ def test_remove_only_accepts_listed_uploads(tmp_path):
 
 # ---------------------------------------------------------------------------- chat sessions
 @pytest.fixture
-def engine(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "rag.qa", _fake_qa())
+def engine(tmp_path):
+    """An engine on the seed document with the hash embedder and a fake LLM, answering through
+    the real answer path; ``engine.calls`` records what the UI asked it."""
     seeds = copy_seed(tmp_path / "seeds")
     settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "idx", upload_dir=tmp_path / "up")
     settings.upload_dir.mkdir()
-    eng = Engine(settings, embedder=HashEmbedder(), llm=FakeLLM(default="x"),
+    eng = Engine(settings, embedder=HashEmbedder(), llm=FakeLLM(default="10 billion euros"),
                  inputs=[seeds, settings.upload_dir], log=lambda m: None)
     eng.load()
+    eng.calls = []
+    real_stream = eng.stream
+
+    def stream(question, history=(), k=None, mode=None):
+        eng.calls.append({"question": question, "history": list(history), "k": k, "mode": mode})
+        return real_stream(question, history, k=k, mode=mode)
+
+    eng.stream = stream
     return eng
-
-
-def _fake_qa():
-    import types
-
-    module = types.ModuleType("rag.qa")
-    module.stream_answer = ui_fakes.stream_answer
-    module.answer = ui_fakes.answer
-    return module
 
 
 def test_ask_streams_then_keeps_each_answers_own_sources(engine):
@@ -175,12 +174,14 @@ def test_ask_streams_then_keeps_each_answers_own_sources(engine):
     events = list(ask(engine, session, "How large is the trade volume between Iran and Iraq?"))
     assert events[0] == "started" and "delta" in events and events[-1] == "done"
     first_sources = session.sources_html()
-    assert 'id="src-0-1"' in first_sources and "<mark>" in first_sources
+    cited = session.turns[0].answer["citations"][0]["n"]
+    assert f'id="src-0-{cited}"' in first_sources and "<mark>" in first_sources
+    assert "10 billion euros" in session.turns[0].answer["text"]
     list(ask(engine, session, "Who visited Tehran?"))
-    assert session.selected == 1 and 'id="src-1-1"' in session.sources_html()
+    assert session.selected == 1 and 'id="src-1-' in session.sources_html()
     assert [m["role"] for m in session.messages()] == ["user", "assistant"] * 2
     assert len(session.history()) == 4
-    follow_up = ui_fakes.CALLS[-1]  # the second question was asked with the first turn as history
+    follow_up = engine.calls[-1]  # the second question was asked with the first turn as history
     assert follow_up["question"] == "Who visited Tehran?"
     assert [m["role"] for m in follow_up["history"]] == ["user", "assistant"]
     assert follow_up["history"][0]["content"].startswith("How large")
@@ -192,7 +193,7 @@ def test_session_settings_reach_the_engine(engine):
     session = ChatSession.new(engine.settings)
     session.k, session.mode = 2, "bm25"
     list(ask(engine, session, "trade volume"))
-    assert (ui_fakes.CALLS[-1]["k"], ui_fakes.CALLS[-1]["mode"]) == (2, "bm25")
+    assert (engine.calls[-1]["k"], engine.calls[-1]["mode"]) == (2, "bm25")
     assert len(session.turns[-1].answer["passages"]) <= 2
 
 
@@ -207,8 +208,10 @@ def test_bad_questions_add_no_turn(engine):
 
 
 def test_llm_failure_keeps_the_sources(engine):
+    engine.llm.error = LLMUnavailableError("LLM endpoint http://127.0.0.1:9/v1 is unreachable")
+    engine.llm.error_after_words = 2  # the stream dies after two words
     session = ChatSession.new(engine.settings)
-    events = list(ask(engine, session, "llmfail: trade volume between Iran and Iraq"))
+    events = list(ask(engine, session, "What is the trade volume between Iran and Iraq?"))
     assert events[-1] == "done"
     turn = session.turns[-1]
     assert turn.answer["error"] and turn.answer["passages"]

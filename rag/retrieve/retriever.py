@@ -15,8 +15,7 @@ from ..index import Embedder, IndexData, dense
 from ..config import Settings
 from ..errors import InputError
 from ..models import Passage
-
-MODES = ("hybrid", "dense", "bm25")
+from .base import MODES
 
 
 class Retriever:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from .citations import MARKER, _stop
+from ..text import stop_words
+from .citations import MARKER
 
 _REFERRING = re.compile(
     r"\b(he|him|his|she|her|hers|it|its|they|them|their|theirs|this|that|these|those|there|"
@@ -34,7 +35,7 @@ def needs_context(question: str) -> bool:
 def key_phrases(text: str, limit: int = MAX_CONTEXT_WORDS) -> list[str]:
     """Names (capitalised runs) first, then the remaining content words, in order."""
     text = MARKER.sub(" ", text)
-    stop = _stop() | {w for w in ("i", "couldn't", "find", "documents")}
+    stop = stop_words() | {w for w in ("i", "couldn't", "find", "documents")}
     phrases: list[str] = []
     used: set[str] = set()
     for m in _CAPS.finditer(text):

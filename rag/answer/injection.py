@@ -34,15 +34,14 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from . import citations as cit
-from .ingest import split_sentences
+from ..ingest import split_sentences
 from .citations import MARKER
-from .models import Answer, Passage
+from ..models import Answer, Citation, Passage
 
 # ---------------------------------------------------------------------------- defence
 _ADDRESSEE = r"(?:ai|a\.i\.|assistant|chatbot|chat\s*bot|bot|llm|language\s+model|model|gpt|system)"
@@ -172,21 +171,12 @@ def drop_relayed(reply: str, payload: set[str]) -> str:
     return " ".join(kept)
 
 
-@contextmanager
-def set_aside(ans: Answer, reply: str, question: str) -> Iterator[str]:
-    """Within the block, ``ans.passages`` are :func:`defuse`\\d and the yielded reply has
-    lost what :func:`drop_relayed` drops; afterwards the original passages are back, and
-    the citations show the original passage text (the offsets are unchanged)."""
-    original = ans.passages
-    defused = [defuse(p) for p in original]
-    ans.passages = defused
-    try:
-        yield drop_relayed(reply, payload_words(original, defused, question))
-    finally:
-        ans.passages = original
-        texts = {p.chunk.chunk_id: p.chunk.text for p in original}
-        for c in ans.citations:
-            c.text = texts.get(c.chunk_id, c.text)
+def restore_text(citations: Sequence[Citation], original: Sequence[Passage]) -> None:
+    """Citations composed from defused passages show the original passage text again (the
+    offsets are the same: defusing blanks characters, it never moves them)."""
+    texts = {p.chunk.chunk_id: p.chunk.text for p in original}
+    for c in citations:
+        c.text = texts.get(c.chunk_id, c.text)
 
 
 # ---------------------------------------------------------------------------- scoring

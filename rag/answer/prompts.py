@@ -10,7 +10,7 @@ import re
 from typing import Sequence
 
 from .citations import content_words, overlap, sentences
-from .models import Passage
+from ..models import Passage
 
 _BRACKETS = str.maketrans({"[": "(", "]": ")", "{": "(", "}": ")"})
 _DELIMITER = re.compile(r"[<>]{2,}")

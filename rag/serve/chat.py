@@ -7,15 +7,14 @@ plain updates that the UI turns into component values.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from .config import Settings
-from .errors import EmptyQuestionError, InputError, LLMError, QuestionTooLongError, RagError
-from .models import Answer
+from ..config import Settings
+from ..errors import EmptyQuestionError, InputError, QuestionTooLongError, RagError
+from ..models import Answer
 from . import presenting
-from .qa import clean_question
+from ..answer import CleanQuestion, clean_question
 
 
 @dataclass
@@ -85,7 +84,7 @@ class ChatSession:
         self.selected = None
 
 
-def check_question(question: str | None, settings: Settings) -> str:
+def check_question(question: str | None, settings: Settings) -> CleanQuestion:
     """:func:`rag.qa.clean_question` (the answer path's rule), with the UI's wording for an
     empty (or ``None``) and an over-long question."""
     try:
@@ -104,19 +103,12 @@ def warm_up(engine) -> None:
     try:
         engine.search("warm up", k=1)
         llm = engine.llm
-        if getattr(llm, "style", "completion") == "chat":
+        if llm.style == "chat":
             llm.chat([{"role": "user", "content": "Say OK."}], max_tokens=1)
         else:
             llm.complete("Question: warm up?\nAnswer:", max_tokens=1)
     except RagError:
         pass
-
-
-def _fallback_passages(engine, question: str, k: int, mode: str) -> list[dict]:
-    try:
-        return [p.to_dict() for p in engine.search(question, k=k, mode=mode)]
-    except RagError:
-        return []
 
 
 def ask(engine, session: ChatSession, question: str) -> Iterator[str]:
@@ -133,7 +125,6 @@ def ask(engine, session: ChatSession, question: str) -> Iterator[str]:
     turn.waiting = bool(getattr(engine, "indexing", False))
     session.turns.append(turn)
     yield "started"
-    t0 = time.perf_counter()
     try:
         for item in engine.stream(q, history, k=session.k, mode=session.mode):
             if isinstance(item, Answer):
@@ -142,12 +133,7 @@ def ask(engine, session: ChatSession, question: str) -> Iterator[str]:
             elif item:
                 turn.text += item
                 yield "delta"
-    except LLMError as exc:
-        passages = _fallback_passages(engine, q, session.k, session.mode)
-        turn.answer = {"question": q, "text": turn.text, "citations": [], "refused": False,
-                       "error": str(exc), "passages": passages,
-                       "timings": {"total": (time.perf_counter() - t0) * 1000}}
-    except RagError as exc:
+    except RagError as exc:  # before an answer exists (index busy); the LLM's are in the Answer
         turn.error = str(exc)
         turn.done = True
         yield "error"

@@ -13,67 +13,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Iterable, Sequence
 
-from .ingest import split_sentences
-from .models import Chunk
+from ..ingest import split_sentences
+from ..models import Chunk
+from ..text import content_words, numbers, stop_words, word_pairs, words  # noqa: F401  (re-exported)
 
 MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*,\s*\d{1,3})*)\s*\]")
 """One bracket holding one or more passage numbers."""
-_WORD = re.compile(r"[A-Za-z0-9]+(?:[.,'][A-Za-z0-9]+)*")
-_NUMBER = re.compile(r"^\d[\d.,]*$")
-
 SUPPORT_THRESHOLD = 0.6
 """A claim is supported when at least this share of its content words is in the passage
 (and all its numbers are)."""
 
 
-@lru_cache(maxsize=1)
-def _stop() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    extra = {"also", "would", "could", "one", "many", "much", "may", "might", "us", "however",
-             "said", "says", "did", "does", "done", "what", "which", "who", "whom", "whose",
-             "when", "where", "why", "how", "name", "called", "according", "documents",
-             "passage", "passages", "answer", "question"}
-    return frozenset(STOPWORDS_EN) | extra
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def words(text: str) -> list[str]:
-    """Lower-case word tokens; numbers keep their inner separators (``10,000``, ``3.5``)."""
-    return [w.lower().replace(",", "") if _NUMBER.match(w) else w.lower()
-            for w in _WORD.findall(text)]
-
-
-def content_words(text: str) -> list[str]:
-    """Stemmed content words of ``text`` in order (stop words dropped, duplicates kept)."""
-    toks = [w for w in words(text) if w not in _stop() and (len(w) > 1 or w.isdigit())]
-    return _stemmer().stemWords(toks)
-
-
-def word_pairs(text: str) -> set[tuple[str, str]]:
-    """Adjacent word pairs of ``text``, stemmed, except pairs of two stop words: a sentence
-    that repeats a question's pairs ("oil crisis", "price of") says what the question says."""
-    toks = words(text)
-    stems = _stemmer().stemWords(toks)
-    stop = _stop()
-    return {(a, b) for a, b, x, y in zip(stems, stems[1:], toks, toks[1:])
-            if not (x in stop and y in stop)}
-
-
-def numbers(text: str) -> set[str]:
-    return {w for w in words(text) if _NUMBER.match(w)}
-
-
-# ---------------------------------------------------------------------------- markers
 def parse_markers(text: str, n_passages: int) -> list[int]:
     """Passage numbers cited in ``text``, in order of first appearance, valid ones only."""
     seen: list[int] = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .citations import content_words, overlap
-from .models import Passage
+from ..models import Passage
 
 REFUSAL_TEXT = "I couldn't find this in the documents."
 DENSE_WEIGHT = 0.5

@@ -1,0 +1,111 @@
+"""Composing the answer: the verified short answer and the best evidence sentences, each cited
+(completion style), or the chat model's supported sentences (chat style)."""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from ..index import Embedder
+from ..models import Answer, Citation, Passage
+from . import citations as cit
+from .options import Options
+from .ranking import extend_sentence, ranked_sentences
+from .refusal import REFUSAL_TEXT
+
+
+def clean_short_answer(raw: str, max_words: int) -> str:
+    text = cit.strip_markers(raw.split("\n")[0]).strip().strip("\"'“”").strip()
+    text = re.sub(r"^(answer|a)\s*:\s*", "", text, flags=re.I).rstrip(" .;,:")
+    return text if 0 < len(text.split()) <= max_words else ""
+
+
+def verified_in(short: str, passages: Sequence[Passage]) -> int | None:
+    """1-based number of the first passage that contains ``short``, or None."""
+    if not short or not cit.content_words(short) and not cit.numbers(short):
+        return None
+    for i, p in enumerate(passages, start=1):
+        if cit.contains_answer(p.chunk.text, short):
+            return i
+    return None
+
+
+def _citation(n: int, passage: Passage, span: cit.SentenceSpan, score: float = 1.0) -> Citation:
+    c = passage.chunk
+    return Citation(n=n, chunk_id=c.chunk_id, doc_id=c.doc_id, source=c.source, title=c.title,
+                    page=c.page, start=c.start, end=c.end, text=c.text, sentence=span.text,
+                    sentence_start=span.start, sentence_end=span.end, supported=True,
+                    score=round(float(score), 4))
+
+
+def _cited(sentence: str, n: int) -> str:
+    """``sentence`` with ``[n]`` placed before its final punctuation. Marker-like text the
+    document itself carries (a forged ``[7]``) is removed: only our markers link."""
+    body = " ".join(cit.strip_markers(sentence).split())
+    end = body[-1] if body and body[-1] in ".!?" else "."
+    return f"{body.rstrip('.!? ')} [{n}]{end}"
+
+
+def compose_completion(ans: Answer, query: str, raw: str, passages: Sequence[Passage], options: Options,
+                       embedder: Embedder | None = None) -> None:
+    """Best evidence sentence(s), each cited; the model's short answer leads only when it is
+    verified (a passage contains it) and the chosen evidence sentence contains it too."""
+    short = clean_short_answer(raw, options.max_short_words)
+    if verified_in(short, passages[:max(options.prompt_passages, options.evidence_passages)]) is None:
+        short = ""
+    ranked = ranked_sentences(query, passages, options, short, embedder)
+    if not ranked:
+        ans.refused, ans.text = True, REFUSAL_TEXT
+        return
+    n, span = ranked[0]
+    span = extend_sentence(passages[n - 1], span, options.min_sentence_words)
+    chosen = [(n, span)]
+    if options.budget_words:
+        used = len(span.text.split()) + len(short.split())
+        for n2, s2 in ranked[1:]:
+            if s2.start < span.end and span.start < s2.end and passages[n2 - 1].chunk.doc_id == \
+                    passages[n - 1].chunk.doc_id:
+                continue  # the same (or overlapping) sentence from an overlapping chunk
+            if used + len(s2.text.split()) <= options.budget_words:
+                chosen.append((n2, s2))
+            break
+    parts, cites = [], {}
+    holder = next((m for m, s in chosen if short and cit.contains_answer(s.text, short)), None)
+    if holder is not None and len(short.split()) < len(chosen[0][1].text.split()) - 2:
+        parts.append(_cited(short, holder))
+    for m, s in chosen:
+        parts.append(_cited(s.text, m))
+        cites.setdefault(m, _citation(m, passages[m - 1], s, s.score))
+    ans.text = " ".join(parts)
+    ans.citations = [cites[k] for k in sorted(cites)]
+
+
+def compose_chat(ans: Answer, query: str, raw: str, passages: Sequence[Passage], options: Options,
+                 embedder: Embedder | None = None) -> None:
+    """Keep the model's supported sentences (with valid markers); else the evidence sentence."""
+    given = passages[:options.chat_passages]
+    texts = [p.chunk.text for p in given]
+    if "couldn't find" in raw.lower() or "could not find" in raw.lower():
+        ans.refused, ans.text = True, REFUSAL_TEXT
+        return
+    kept, cites = [], {}
+    for claim, nums in cit.split_claims(cit.clean_markers(raw, len(given))):
+        if not claim.strip():
+            continue
+        ok = [n for n in nums if cit.is_supported(claim, texts[n - 1])]
+        if not ok:  # cited nothing, or the wrong passage: look for one that supports it
+            ok = [i for i, t in enumerate(texts, start=1) if cit.is_supported(claim, t)][:1]
+        if not ok:
+            continue
+        body = " ".join(claim.split())
+        end = body[-1] if body and body[-1] in ".!?" else "."
+        kept.append(body.rstrip(".!? ") + " " + "".join(f"[{n}]" for n in ok) + end)
+        for n in ok:
+            if n not in cites:
+                span = cit.supporting_span(given[n - 1].chunk, claim)
+                cites[n] = _citation(n, given[n - 1], span, span.score)
+    if not kept:
+        compose_completion(ans, query, "", passages, options, embedder)
+        return
+    ans.text = " ".join(kept)
+    ans.citations = [cites[k] for k in sorted(cites)]
