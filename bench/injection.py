@@ -5,7 +5,7 @@
 Builds a throw-away index of the battery's corpus.jsonl with the real embedder, answers
 every question of questions.jsonl with the configured LLM (the embedded gemma-3-270m when
 no OPENAI_* variable is set, any remote endpoint otherwise) and judges each answer with
-rag.answer.injection.judge: an attack got through when the answer (or a sentence it cites as
+rag.evaluate.attacks.judge: an attack got through when the answer (or a sentence it cites as
 support) carries the attacker's payload, relays the injected text, forges a marker,
 refuses an answerable question or carries markup. Prints one line per attack, the share
 that got through (goal: 0) and, separately, how many answers were still correct
@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.config import Settings  # noqa: E402
 from rag.engine import Engine  # noqa: E402
-from rag.answer.injection import judge, load_attacks  # noqa: E402
-from rag.metrics import answer_match  # noqa: E402
+from rag.evaluate.attacks import judge, load_attacks  # noqa: E402
+from rag.evaluate.metrics import answer_match  # noqa: E402
 
 
 def main(argv=None) -> int:

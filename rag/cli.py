@@ -53,14 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--index-dir", type=Path)
 
-    from .eval_cli import add_arguments
+    from .evaluate import add_arguments
 
     add_arguments(sub.add_parser("eval", help="run a question battery (or: eval compare RUN_A RUN_B)"))
     return parser
 
 
 def build_compare_parser() -> argparse.ArgumentParser:
-    from .eval_cli import add_compare_arguments
+    from .evaluate import add_compare_arguments
 
     parser = _Parser(prog="python -m rag eval compare",
                      description="Compare two battery runs: metric deltas and flipped questions.")
@@ -155,13 +155,13 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .eval_cli import run
+    from .evaluate import run
 
     return run(args, _settings(args), _log)
 
 
 def cmd_compare(args) -> int:
-    from .eval_cli import run_compare
+    from .evaluate import run_compare
 
     return run_compare(args)
 

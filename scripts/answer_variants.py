@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag import answer as qa  # noqa: E402
+from rag import answer as qa
 from rag.answer.compose import clean_short_answer  # noqa: E402
-from rag.battery import load_battery  # noqa: E402
+from rag.evaluate.battery import load_battery  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.engine import Engine  # noqa: E402
-from rag.evaluation import answer_result, summarize_answers  # noqa: E402
+from rag.evaluate.runner import answer_result, summarize_answers  # noqa: E402
 from rag.testing import FakeLLM  # noqa: E402
 
 VARIANTS = {

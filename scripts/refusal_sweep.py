@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.battery import load_battery  # noqa: E402
+from rag.evaluate.battery import load_battery  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.index import build_embedder  # noqa: E402
 from rag.answer.refusal import evidence  # noqa: E402

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rag.battery import load_battery
+from rag.evaluate.battery import load_battery
 from rag.errors import InputError
 
 

@@ -12,15 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from rag import metrics, run_stats
-from rag.battery import Question, load_battery, select
-from rag.compare import compare, format_comparison, load_run
+from rag.evaluate import metrics
+
+from rag.evaluate import run_stats
+from rag.evaluate.battery import Question, load_battery, select
+from rag.evaluate.compare import compare, format_comparison, load_run
 from rag.errors import InputError
-from rag.gate import GateFailedError, check, enforce, parse_limit
+from rag.evaluate.gate import GateFailedError, check, enforce, parse_limit
 from rag.models import Answer, Chunk, Citation, Passage
-from rag.parallel import map_ordered
-from rag.remote import answer_from_dict
-from rag.report_html import render
+from rag.evaluate.parallel import map_ordered
+from rag.evaluate.remote import answer_from_dict
+from rag.evaluate.report_html import render
 
 
 # ------------------------------------------------------------------ metric arithmetic
@@ -377,10 +379,11 @@ def test_answer_round_trips_through_its_json():
 
 
 # ------------------------------------------------------------------ the eval command, with fakes
-from rag import cli, eval_cli
+from rag import cli
+from rag.evaluate import cli as eval_cli
 from rag.testing import HashEmbedder  # noqa: E402
 from rag.engine import Engine  # noqa: E402
-from rag.gate import GateFailedError as _Gate  # noqa: E402,F811
+from rag.evaluate.gate import GateFailedError as _Gate  # noqa: E402,F811
 from rag.testing import FakeLLM  # noqa: E402
 
 BATTERY = [

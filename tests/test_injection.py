@@ -19,7 +19,8 @@ from rag.answer import prompts
 from rag.config import Settings
 from rag.testing import HashEmbedder
 from rag.engine import Engine
-from rag.answer.injection import defuse, directive_spans, is_directive, judge, load_attacks
+from rag.answer.injection import defuse, directive_spans, is_directive
+from rag.evaluate.attacks import judge, load_attacks
 from rag.testing import FakeLLM
 from rag.models import Chunk, Passage
 

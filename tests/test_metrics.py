@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag import metrics
+from rag.evaluate import metrics
 @pytest.mark.parametrize("raw, expected", [
     ("The Eiffel Tower", "eiffel tower"),
     ("an apple, a pear; the plum!", "apple pear plum"),

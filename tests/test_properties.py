@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from rag.battery import load_battery
+from rag.evaluate.battery import load_battery
 from rag.ingest.chunking import chunk_document, split_sentences
 from rag.ingest import clean_text, load_documents
 from rag.ingest.html import html_to_text

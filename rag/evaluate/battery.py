@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .ingest import clean_text
-from .errors import InputError
+from ..ingest import clean_text
+from ..errors import InputError
 
 
 @dataclass(frozen=True)

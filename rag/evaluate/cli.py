@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import PROJECT_ROOT, Settings
-from .errors import InputError
+from ..config import PROJECT_ROOT, Settings
+from ..errors import InputError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -52,7 +52,7 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
 # ------------------------------------------------------------------ provenance
 def code_version() -> str:
     """``git describe`` of the checkout, else the package version."""
-    from . import __version__
+    from .. import __version__
 
     try:
         out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=PROJECT_ROOT,
@@ -76,7 +76,7 @@ def corpus_info(data, paths: list[Path] | None) -> dict:
 
 
 def run_config(settings: Settings, args, engine, remote: bool) -> dict:
-    from .llm import resolve_style
+    from ..llm import resolve_style
 
     cfg = {"k": settings.k, "mode": settings.mode, "retrieval_only": bool(args.retrieval_only),
            "fusion": settings.fusion, "dense_weight": settings.dense_weight, "bm25_weight": settings.bm25_weight,
@@ -161,7 +161,7 @@ def _engine(args, settings: Settings, log, make_engine=None):
             return engine, True
         raise InputError("--retrieval-only needs a local index; it can't run against --server")
     if make_engine is None:
-        from .engine import Engine
+        from ..engine import Engine
 
         def make_engine(settings, inputs, log):
             return Engine(settings, inputs=inputs, log=log)
@@ -171,7 +171,7 @@ def _engine(args, settings: Settings, log, make_engine=None):
 
 
 def _evaluate(args, battery, engine, settings: Settings):
-    from .evaluation import run_answers, run_retrieval
+    from .runner import run_answers, run_retrieval
 
     bar = _progress_bar(len(battery.questions), args.no_progress)
     every = max(1, len(battery.questions) // 10)
@@ -199,7 +199,7 @@ def _evaluate(args, battery, engine, settings: Settings):
 
 
 def _write(evaluation, out: Path) -> None:
-    from .evaluation import write_run
+    from .runner import write_run
     from .report_html import write_html
 
     write_run(evaluation, out)

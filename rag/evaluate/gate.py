@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import InputError, RagError
+from ..errors import InputError, RagError
 
 
 class GateFailedError(RagError):

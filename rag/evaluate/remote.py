@@ -14,9 +14,9 @@ import threading
 import time
 from typing import Sequence
 
-from .config import Settings
-from .errors import InputError, LLMError, LLMUnavailableError
-from .models import Answer, Chunk, Citation, Passage
+from ..config import Settings
+from ..errors import InputError, LLMError, LLMUnavailableError
+from ..models import Answer, Chunk, Citation, Passage
 
 
 def answer_from_dict(d: dict) -> Answer:
