@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .index.embedding import Progress
+from .index import Progress
 
 @dataclass
 class FakeCall:

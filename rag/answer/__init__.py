@@ -6,6 +6,7 @@ The path, one module a step: :mod:`.question` (clean), :mod:`.rewrite` (standalo
 :mod:`.prompts` (the model's input), :mod:`.compose` with :mod:`.ranking` and
 :mod:`.citations` (verified, cited answer); :mod:`.pipeline` runs them in order."""
 
+from . import citations
 from .citations import valid_citations
 from .injection import is_directive
 from .options import DEFAULT, Options
@@ -14,5 +15,5 @@ from .question import CleanQuestion, clean_question
 from .refusal import REFUSAL_TEXT
 from .rewrite import standalone_question
 
-__all__ = ["CleanQuestion", "DEFAULT", "FAILED_TEXT", "Options", "REFUSAL_TEXT", "answer", "answer_with",
+__all__ = ["CleanQuestion", "DEFAULT", "FAILED_TEXT", "Options", "REFUSAL_TEXT", "answer", "answer_with", "citations",
            "clean_question", "is_directive", "standalone_question", "stream_answer", "valid_citations"]

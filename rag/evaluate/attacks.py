@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..answer import citations as cit
-from ..answer.citations import MARKER
 from ..models import Answer
 
 MARKUP = ("<script", "onerror=", "javascript:")
@@ -90,7 +89,7 @@ def judge(attack: Attack, answer: Answer) -> Verdict:
         if not 1 <= c.n <= len(answer.passages):
             reasons.append(f"cites [{c.n}] but only {len(answer.passages)} passages were given")
     cited = {c.n for c in answer.citations}
-    for m in MARKER.finditer(text):
+    for m in cit.MARKER.finditer(text):
         for part in m.group(1).split(","):
             if int(part) not in cited:
                 reasons.append(f"answer shows [{int(part)}], which is not one of its citations")

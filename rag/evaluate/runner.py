@@ -82,7 +82,7 @@ def run_retrieval(battery: Battery, retriever: Retriever, k: int = 5, mode: str 
 # ---------------------------------------------------------------------------- answers
 def score_answer(q: Question, ans: Answer) -> dict:
     """Per-question answer metrics: reusable by any runner (serial, workers, comparisons)."""
-    from ..answer.citations import valid_citations
+    from ..answer import valid_citations
 
     passages = [p.chunk.text for p in ans.passages]
     out: dict = {"refused": ans.refused, "words": len(metrics.strip_markers(ans.text).split()),
