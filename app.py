@@ -16,7 +16,7 @@ import gradio as gr
 
 from rag.ingest import uploads
 from rag.serve import ChatSession, ask, check_question, presenting, warm_up
-from rag.config import Settings
+from rag.config import MODES, Settings
 from rag.engine import Engine
 from rag.errors import InputError, RagError
 
@@ -151,7 +151,7 @@ def build_app(engine: Engine) -> gr.Blocks:
         with gr.Accordion("Settings", open=False, elem_id="rag-settings"):
             with gr.Row():
                 k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve (top-k)")
-                mode = gr.Radio(["hybrid", "dense", "bm25"], value=settings.mode, label="Retrieval mode")
+                mode = gr.Radio(list(MODES), value=settings.mode, label="Retrieval mode")
         with gr.Accordion("Documents", open=False, elem_id="rag-docs"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=2, min_width=280):
@@ -208,8 +208,6 @@ def main() -> int:
     try:
         settings = Settings.from_env()
         auth = parse_auth(settings.auth)
-        port = int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
-        host = os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
         settings.upload_dir.mkdir(parents=True, exist_ok=True)
         engine = Engine(settings, inputs=[settings.seeds_dir, settings.upload_dir], log=log)
         log("loading the index…")
@@ -221,7 +219,7 @@ def main() -> int:
         log(f"error: {exc}")
         return 2 if isinstance(exc, InputError) else 1
     demo = build_app(engine)
-    demo.launch(server_name=host, server_port=port, auth=auth, share=False,
+    demo.launch(server_name=settings.server_name, server_port=settings.server_port, auth=auth, share=False,
                 max_file_size=settings.max_upload_bytes, css=presenting.CSS, head=presenting.PAGE_JS,
                 footer_links=["api"])
     return 0

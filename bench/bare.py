@@ -56,7 +56,7 @@ class BareOnnx:
         from rag.index.onnx_model import load_tokenizer, onnx_model_path
 
         self.backend = "onnx" if variant == "fp32" else "onnx-int8"
-        self.path = onnx_model_path(bundled_model_path(), variant)
+        self.path = onnx_model_path(bundled_model_path(), variant, settings.cache_dir)
         self.tokenizer = load_tokenizer(bundled_model_path(), settings.embed_max_seq_length)
         self._threads = settings.embed_threads or _cores()
         self._sessions: dict[int, object] = {}

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from .config import Settings
+from .config import MODES, Settings
 from .errors import RagError
 
 
@@ -42,14 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="retrieve the passages for a query")
     p.add_argument("query")
     p.add_argument("--k", type=int)
-    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"])
+    p.add_argument("--mode", choices=MODES)
     p.add_argument("--json", action="store_true")
     p.add_argument("--index-dir", type=Path)
 
     p = sub.add_parser("ask", help="answer a question with cited sources")
     p.add_argument("question")
     p.add_argument("--k", type=int)
-    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"])
+    p.add_argument("--mode", choices=MODES)
     p.add_argument("--json", action="store_true")
     p.add_argument("--index-dir", type=Path)
 
@@ -170,6 +169,14 @@ COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "eval": cm
             "compare": cmd_compare}
 
 
+def _debug() -> bool:
+    """RAG_DEBUG (through Settings): show the traceback of an unexpected error."""
+    try:
+        return Settings.from_env().debug
+    except RagError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:2] == ["eval", "compare"]:
@@ -186,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         _err("interrupted")
         return 130
     except Exception as exc:  # the last line of defence: one line, not a traceback
-        if os.environ.get("RAG_DEBUG"):
+        if _debug():
             raise
         _err(f"unexpected {type(exc).__name__}: {exc}")
         return 1

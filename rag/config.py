@@ -1,7 +1,9 @@
 """Settings: one frozen dataclass, read from the environment once at the edge.
 
 No other module reads ``os.environ``; the CLI, the UI and the benchmarks build a
-``Settings`` with :meth:`Settings.from_env` and pass it down.
+``Settings`` with :meth:`Settings.from_env` and pass it down. Every tunable a user or a
+benchmark may change is a field here, with its default and the evidence for it; the answer
+composition knobs are one nested group (:class:`rag.tuning.AnswerOptions`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from .tuning import AnswerOptions
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MODES = ("hybrid", "dense", "bm25")
+FUSIONS = ("linear", "rrf")
+PROMPT_STYLES = ("auto", "completion", "chat")
 
 
 def _bool(value: str) -> bool:
@@ -60,7 +67,7 @@ class Settings:
     """Question and sentence vectors kept in memory for answering (rag.vector_cache; ~1.5 KB
     each; 0 turns the cache off)."""
     embed_backend: str = "onnx"
-    """onnx | torch | onnx-int8 (RAG_EMBED_BACKEND). onnx: the same model exported once to ONNX
+    """onnx | torch | onnx-int8, or another registered embedder (RAG_EMBED_BACKEND). onnx: the same model exported once to ONNX
     Runtime (cached in ~/.cache/rag/models), same vectors as torch, faster on CPU; falls back
     to torch with a warning if onnxruntime is missing or the export fails. onnx-int8: int8
     weights, faster still but different vectors (an index built with it is rebuilt by the others)."""
@@ -79,6 +86,8 @@ class Settings:
     bm25_weight: float = 0.35
     candidates: int = 50
     """Candidates each retriever contributes before fusion."""
+    index_wait_seconds: float = 120.0
+    """How long a question waits for an index update to finish before it is told to retry."""
 
     # --- answering ------------------------------------------------------------------
     openai_api_key: str | None = field(default=None, repr=False)
@@ -98,6 +107,9 @@ class Settings:
     """Retries on connection errors, 429 and 5xx (RAG_LLM_RETRIES)."""
     max_answer_tokens: int = 64
     temperature: float = 0.0
+    llm_backend: str = "auto"
+    """RAG_LLM_BACKEND: auto (an endpoint when OPENAI_* is set, else the embedded model), or a
+    registered backend by name: openai, local (rag.llm.factory), fake (rag.testing)."""
     local_ctx: int = 2048
     local_threads: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
     """llama.cpp threads for the embedded model (RAG_LOCAL_THREADS; default: the cores, at
@@ -117,14 +129,30 @@ class Settings:
     random.Random(0)): answerable refused 0.007 at 0.42 / 0.020 at 0.44 / 0.060 at 0.50;
     questions whose article is not indexed (155) refused 0.90 at 0.42 / 0.94 at 0.44; the seed
     battery's near-topic unanswerable questions score 0.34-0.42."""
+    refusal_dense_weight: float = 0.5
+    """Weight of the best dense cosine in the refusal evidence (the rest: word coverage)."""
     max_question_chars: int = 2000
     """Longer questions are rejected (RAG_MAX_QUESTION_CHARS)."""
+    answer: AnswerOptions = AnswerOptions()
+    """How answers are composed from the model's reply and the evidence sentences."""
 
     # --- UI -------------------------------------------------------------------------
     upload_dir: Path = PROJECT_ROOT / "uploads"
     max_upload_bytes: int = 20 * 1024 * 1024
     auth: str | None = field(default=None, repr=False)
     """RAG_AUTH=user:password enables basic auth in the UI; never logged or shown."""
+    server_name: str = "127.0.0.1"
+    """GRADIO_SERVER_NAME: the address the UI binds to."""
+    server_port: int = 7860
+    """GRADIO_SERVER_PORT."""
+
+    # --- process --------------------------------------------------------------------
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "rag")
+    """Where the exported ONNX model and the assembled GGUF are kept (models/ below it)."""
+    hf_offline: bool = True
+    """Load models from local files only (HF_HUB_OFFLINE=0 lifts it); no hub is reachable."""
+    debug: bool = False
+    """RAG_DEBUG: the CLI prints tracebacks instead of one-line errors."""
 
     @property
     def uses_remote_llm(self) -> bool:
@@ -135,48 +163,18 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
-        env = os.environ if env is None else env
-        values: dict = {}
-        str_vars = {
-            "OPENAI_API_KEY": "openai_api_key",
-            "OPENAI_BASE_URL": "openai_base_url",
-            "RAG_MODEL": "model",
-            "RAG_LOCAL_MODEL": "local_model_path",
-            "RAG_PROMPT_STYLE": "prompt_style",
-            "RAG_MODE": "mode",
-            "RAG_FUSION": "fusion",
-            "RAG_AUTH": "auth",
-            "RAG_EMBED_BACKEND": "embed_backend",
-        }
-        for var, name in str_vars.items():
-            if env.get(var):
-                values[name] = env[var]
-        path_vars = {"RAG_SEEDS_DIR": "seeds_dir", "RAG_INDEX_DIR": "index_dir",
-                     "RAG_UPLOAD_DIR": "upload_dir"}
-        for var, name in path_vars.items():
-            if env.get(var):
-                values[name] = Path(env[var])
-        int_vars = {"RAG_K": "k", "RAG_EMBED_THREADS": "embed_threads", "RAG_EMBED_QUERY_THREADS": "embed_query_threads",
-                    "RAG_EMBED_MAX_SEQ": "embed_max_seq_length", "RAG_EMBED_BATCH": "embed_batch_size",
-                    "RAG_LLM_RETRIES": "llm_max_retries",
-                    "RAG_MAX_QUESTION_CHARS": "max_question_chars", "RAG_CHUNK_WORDS": "chunk_words",
-                    "RAG_CHUNK_OVERLAP": "chunk_overlap_sentences",
-                    "RAG_LOCAL_THREADS": "local_threads", "RAG_LOCAL_CTX": "local_ctx",
-                    "RAG_LOCAL_SLOTS": "local_slots"}
-        float_vars = {"RAG_LLM_TIMEOUT": "llm_timeout", "RAG_REFUSAL_THRESHOLD": "refusal_threshold"}
         from .errors import InputError
 
-        for table, conv in ((int_vars, int), (float_vars, float)):
-            for var, name in table.items():
-                if env.get(var):
-                    try:
-                        values[name] = conv(env[var])
-                    except ValueError:
-                        raise InputError(f"{var}={env[var]!r} is not a valid {conv.__name__}") from None
-        if env.get("RAG_MAX_FILE_MB"):
-            values["max_file_bytes"] = int(float(env["RAG_MAX_FILE_MB"]) * 1024 * 1024)
-        if env.get("RAG_MAX_UPLOAD_MB"):
-            values["max_upload_bytes"] = int(float(env["RAG_MAX_UPLOAD_MB"]) * 1024 * 1024)
+        env = os.environ if env is None else env
+        values: dict = {}
+        for var, (name, conv) in _ENV.items():
+            if env.get(var):
+                try:
+                    values[name] = conv(env[var])
+                except ValueError:
+                    raise InputError(f"{var}={env[var]!r} is not a valid {_KIND.get(conv, conv.__name__)}") from None
+        if env.get("HF_HUB_OFFLINE") is not None:
+            values["hf_offline"] = env["HF_HUB_OFFLINE"].strip() != "0"
         values.update(overrides)
         settings = cls(**values)
         settings.validate()
@@ -185,15 +183,37 @@ class Settings:
     def validate(self) -> None:
         from .errors import InputError
 
-        if self.mode not in {"hybrid", "dense", "bm25"}:
-            raise InputError(f"retrieval mode must be hybrid, dense or bm25, not {self.mode!r}")
-        if self.fusion not in {"linear", "rrf"}:
-            raise InputError(f"fusion must be linear or rrf, not {self.fusion!r}")
-        if self.embed_backend not in {"onnx", "torch", "onnx-int8"}:
-            raise InputError(f"embedding backend must be onnx, torch or onnx-int8, not {self.embed_backend!r}")
-        if self.prompt_style not in {"auto", "completion", "chat"}:
-            raise InputError(f"prompt style must be auto, completion or chat, not {self.prompt_style!r}")
+        for name, value, allowed in (("retrieval mode", self.mode, MODES), ("fusion", self.fusion, FUSIONS),
+                                     ("prompt style", self.prompt_style, PROMPT_STYLES)):
+            if value not in allowed:
+                raise InputError(f"{name} must be {', '.join(allowed[:-1])} or {allowed[-1]}, not {value!r}")
         if self.k < 1 or self.k > 50:
             raise InputError(f"k must be between 1 and 50, not {self.k}")
         if self.local_slots < 1 or self.local_threads < 1:
             raise InputError("RAG_LOCAL_SLOTS and RAG_LOCAL_THREADS must be at least 1")
+
+
+def _mb(value: str) -> int:
+    return int(float(value) * 1024 * 1024)
+
+
+_KIND = {int: "int", float: "float", _mb: "number of MB"}
+_ENV = {  # variable: (field, conversion)
+    "OPENAI_API_KEY": ("openai_api_key", str), "OPENAI_BASE_URL": ("openai_base_url", str),
+    "RAG_MODEL": ("model", str), "RAG_LOCAL_MODEL": ("local_model_path", str),
+    "RAG_PROMPT_STYLE": ("prompt_style", str), "RAG_MODE": ("mode", str), "RAG_FUSION": ("fusion", str),
+    "RAG_AUTH": ("auth", str), "RAG_EMBED_BACKEND": ("embed_backend", str),
+    "RAG_LLM_BACKEND": ("llm_backend", str), "GRADIO_SERVER_NAME": ("server_name", str),
+    "RAG_SEEDS_DIR": ("seeds_dir", Path), "RAG_INDEX_DIR": ("index_dir", Path),
+    "RAG_UPLOAD_DIR": ("upload_dir", Path), "RAG_CACHE_DIR": ("cache_dir", Path),
+    "RAG_K": ("k", int), "RAG_EMBED_THREADS": ("embed_threads", int),
+    "RAG_EMBED_QUERY_THREADS": ("embed_query_threads", int), "RAG_EMBED_MAX_SEQ": ("embed_max_seq_length", int),
+    "RAG_EMBED_BATCH": ("embed_batch_size", int), "RAG_LLM_RETRIES": ("llm_max_retries", int),
+    "RAG_MAX_QUESTION_CHARS": ("max_question_chars", int), "RAG_CHUNK_WORDS": ("chunk_words", int),
+    "RAG_CHUNK_OVERLAP": ("chunk_overlap_sentences", int), "RAG_LOCAL_THREADS": ("local_threads", int),
+    "RAG_LOCAL_CTX": ("local_ctx", int), "RAG_LOCAL_SLOTS": ("local_slots", int),
+    "GRADIO_SERVER_PORT": ("server_port", int),
+    "RAG_LLM_TIMEOUT": ("llm_timeout", float), "RAG_REFUSAL_THRESHOLD": ("refusal_threshold", float),
+    "RAG_MAX_FILE_MB": ("max_file_bytes", _mb), "RAG_MAX_UPLOAD_MB": ("max_upload_bytes", _mb),
+    "RAG_DEBUG": ("debug", _bool),
+}

@@ -3,7 +3,7 @@
 It owns the index lifecycle (load, build if missing, update when stale, add and remove
 documents) and guarantees that a question never sees a half-updated index: updates build a
 new version off to the side and swap it in under a lock, and a question asked while an
-update runs waits for it (up to ``wait_seconds``) or gets a clear "indexing" error.
+update runs waits for it (up to ``Settings.index_wait_seconds``) or gets a clear "indexing" error.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ class Engine:
         self._update_lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
-        self.wait_seconds = 120.0
 
     # ------------------------------------------------------------------ index
     def load(self) -> IndexData:
@@ -68,7 +67,7 @@ class Engine:
 
     @property
     def data(self) -> IndexData:
-        if not self._idle.wait(self.wait_seconds):
+        if not self._idle.wait(self.settings.index_wait_seconds):
             raise IndexBusyError("the index is being updated; try again in a moment")
         if self._data is None:
             self.load()

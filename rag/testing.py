@@ -140,3 +140,18 @@ class HashEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_batch([text])[0]
+
+
+def _register() -> None:
+    """Fakes selectable by name, e.g. ``RAG_LLM_BACKEND=fake RAG_EMBED_BACKEND=hash`` in a
+    test of your own that drives the CLI or the app: the fake LLM answers "10 billion euros"
+    to everything; the hash embedder has 64 dimensions."""
+    from .index import EMBEDDERS
+    from .llm import LLMS, resolve_style
+
+    LLMS.register("fake", lambda settings: FakeLLM(default="10 billion euros", style=resolve_style(settings),
+                                                   description="fake LLM"))
+    EMBEDDERS.register("hash", lambda options: HashEmbedder(name="hash-embedder"))
+
+
+_register()

@@ -24,6 +24,7 @@ from rag import answer as qa
 from rag.answer.compose import clean_short_answer  # noqa: E402
 from rag.evaluate.battery import load_battery  # noqa: E402
 from rag.config import Settings  # noqa: E402
+from rag.tuning import AnswerOptions  # noqa: E402
 from rag.engine import Engine  # noqa: E402
 from rag.evaluate.runner import answer_result, summarize_answers  # noqa: E402
 from rag.testing import FakeLLM  # noqa: E402
@@ -78,8 +79,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--k", type=int, default=5)
-    ap.add_argument("--prompt-passages", type=int, default=qa.DEFAULT.prompt_passages)
-    ap.add_argument("--prompt-words", type=int, default=qa.DEFAULT.prompt_words)
+    ap.add_argument("--prompt-passages", type=int, default=AnswerOptions().prompt_passages)
+    ap.add_argument("--prompt-words", type=int, default=AnswerOptions().prompt_words)
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--variants", default="")
     ap.add_argument("--no-model", action="store_true",
@@ -93,7 +94,7 @@ def main() -> None:
     battery = load_battery([args.battery])
     qs = battery.questions
     sample = random.Random(args.seed).sample(qs, min(args.n, len(qs))) if args.n < len(qs) else qs
-    base = replace(qa.DEFAULT, prompt_passages=args.prompt_passages, prompt_words=args.prompt_words)
+    base = replace(AnswerOptions(), prompt_passages=args.prompt_passages, prompt_words=args.prompt_words)
     cache: dict = json.loads(args.cache.read_text()) if args.cache and args.cache.exists() else {}
     retriever = CachingRetriever(engine.retriever())
     llm = engine.llm
@@ -116,8 +117,8 @@ def main() -> None:
                 raw.append(llm.complete(prompt, **kw))
                 return raw[-1]
 
-        ans = qa.answer_with(q.question, history=list(q.history), retriever=retriever, llm=Recorder(),
-                             settings=settings, options=base)
+        ans = qa.answer(q.question, history=list(q.history), retriever=retriever, llm=Recorder(),
+                             settings=settings.replace(answer=base))
         cache[key] = {"raw": raw[0] if raw else None, "total": ans.timings["total"],
                       "generation": ans.timings["generation"]}
         if (i + 1) % 50 == 0:
@@ -141,8 +142,8 @@ def main() -> None:
         for q, key in zip(sample, keys):
             reply = cache[key]["raw"] or ""
             fake = FakeLLM(default=reply)
-            ans = qa.answer_with(q.question, history=list(q.history), retriever=retriever, llm=fake,
-                                 settings=settings, options=opts)
+            ans = qa.answer(q.question, history=list(q.history), retriever=retriever, llm=fake,
+                                 settings=settings.replace(answer=opts))
             if name == "model short answer only" and not ans.refused:
                 ans.text = clean_short_answer(reply, 100)
             if opts.use_model:

@@ -13,7 +13,7 @@ import pytest
 
 RAG = Path(__file__).resolve().parent.parent / "rag"
 APP = RAG.parent / "app.py"
-FOUNDATION = {"config", "errors", "models", "hashing", "text", "__version__"}
+FOUNDATION = {"config", "errors", "models", "hashing", "registry", "text", "tuning", "__version__"}
 ALLOWED = {  # the table in docs/ARCHITECTURE.md
     "ingest": set(),
     "index": {"ingest"},
@@ -138,3 +138,31 @@ def test_the_checker_sees_a_violation(tmp_path):
         assert _layer(found[0][0]) not in FOUNDATION | ALLOWED["ingest"]
     finally:
         bad.unlink()
+
+
+def test_every_third_party_import_is_named_in_requirements():
+    """A package the code imports directly must be installed by requirements.txt itself, not
+    arrive by luck as another package's dependency."""
+    import importlib.metadata as md
+    import re
+    import sys
+
+    named = set()
+    for line in (RAG.parent / "requirements.txt").read_text().splitlines():
+        m = re.match(r"\s*([A-Za-z0-9_.\-]+)", line.split("#")[0])
+        if m:
+            named.add(re.sub(r"[-_.]+", "-", m.group(1)).lower())
+    dists = md.packages_distributions()
+    missing = set()
+    for path in SOURCES + [APP]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            for name in names:
+                top = name.split(".")[0]
+                if top == "rag" or top in sys.stdlib_module_names or top == "__future__":
+                    continue
+                owners = {re.sub(r"[-_.]+", "-", d).lower() for d in dists.get(top, [top])}
+                if not owners & named:
+                    missing.add(f"{top} ({', '.join(sorted(owners))}) in {path.relative_to(RAG.parent)}")
+    assert not missing, "imported but not in requirements.txt:\n" + "\n".join(sorted(missing))

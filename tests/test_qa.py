@@ -7,6 +7,7 @@ import pytest
 from rag import answer as qa
 from rag.answer.ranking import ranked_sentences
 from rag.models import Answer
+from rag.tuning import AnswerOptions
 from rag.answer.citations import parse_markers, valid_citations
 from rag.config import Settings
 from rag.testing import HashEmbedder
@@ -156,7 +157,7 @@ def _passages(*texts):
 def _first(question, passages, **options):
     from dataclasses import replace
 
-    return ranked_sentences(question, passages, replace(qa.DEFAULT, **options))[0][1].text
+    return ranked_sentences(question, passages, AnswerOptions(**options))[0][1].text
 
 
 def test_answer_type_of_questions_and_sentences():

@@ -9,11 +9,10 @@ The path, one module a step: :mod:`.question` (clean), :mod:`.rewrite` (standalo
 from . import citations
 from .citations import valid_citations
 from .injection import is_directive
-from .options import DEFAULT, Options
-from .pipeline import FAILED_TEXT, answer, answer_with, stream_answer
+from .pipeline import FAILED_TEXT, answer, stream_answer
 from .question import CleanQuestion, clean_question
 from .refusal import REFUSAL_TEXT
 from .rewrite import standalone_question
 
-__all__ = ["CleanQuestion", "DEFAULT", "FAILED_TEXT", "Options", "REFUSAL_TEXT", "answer", "answer_with", "citations",
+__all__ = ["CleanQuestion", "FAILED_TEXT", "REFUSAL_TEXT", "answer", "citations",
            "clean_question", "is_directive", "standalone_question", "stream_answer", "valid_citations"]

@@ -17,13 +17,13 @@ from typing import Iterable, Sequence
 
 from ..ingest import split_sentences
 from ..models import Chunk
+from ..tuning import AnswerOptions
 from ..text import content_words, numbers, stop_words, word_pairs, words  # noqa: F401  (re-exported)
 
 MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*,\s*\d{1,3})*)\s*\]")
 """One bracket holding one or more passage numbers."""
-SUPPORT_THRESHOLD = 0.6
-"""A claim is supported when at least this share of its content words is in the passage
-(and all its numbers are)."""
+SUPPORT_THRESHOLD = AnswerOptions.support_threshold
+"""The default share of a claim's content words a passage must hold (Settings.answer)."""
 
 
 def parse_markers(text: str, n_passages: int) -> list[int]:

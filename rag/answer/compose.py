@@ -9,7 +9,7 @@ from typing import Sequence
 from ..index import Embedder
 from ..models import Answer, Citation, Passage
 from . import citations as cit
-from .options import Options
+from ..tuning import AnswerOptions
 from .ranking import extend_sentence, ranked_sentences
 from .refusal import REFUSAL_TEXT
 
@@ -46,7 +46,7 @@ def _cited(sentence: str, n: int) -> str:
     return f"{body.rstrip('.!? ')} [{n}]{end}"
 
 
-def compose_completion(ans: Answer, query: str, raw: str, passages: Sequence[Passage], options: Options,
+def compose_completion(ans: Answer, query: str, raw: str, passages: Sequence[Passage], options: AnswerOptions,
                        embedder: Embedder | None = None) -> None:
     """Best evidence sentence(s), each cited; the model's short answer leads only when it is
     verified (a passage contains it) and the chosen evidence sentence contains it too."""
@@ -80,7 +80,7 @@ def compose_completion(ans: Answer, query: str, raw: str, passages: Sequence[Pas
     ans.citations = [cites[k] for k in sorted(cites)]
 
 
-def compose_chat(ans: Answer, query: str, raw: str, passages: Sequence[Passage], options: Options,
+def compose_chat(ans: Answer, query: str, raw: str, passages: Sequence[Passage], options: AnswerOptions,
                  embedder: Embedder | None = None) -> None:
     """Keep the model's supported sentences (with valid markers); else the evidence sentence."""
     given = passages[:options.chat_passages]
@@ -92,9 +92,10 @@ def compose_chat(ans: Answer, query: str, raw: str, passages: Sequence[Passage],
     for claim, nums in cit.split_claims(cit.clean_markers(raw, len(given))):
         if not claim.strip():
             continue
-        ok = [n for n in nums if cit.is_supported(claim, texts[n - 1])]
+        ok = [n for n in nums if cit.is_supported(claim, texts[n - 1], options.support_threshold)]
         if not ok:  # cited nothing, or the wrong passage: look for one that supports it
-            ok = [i for i, t in enumerate(texts, start=1) if cit.is_supported(claim, t)][:1]
+            ok = [i for i, t in enumerate(texts, start=1)
+              if cit.is_supported(claim, t, options.support_threshold)][:1]
         if not ok:
             continue
         body = " ".join(claim.split())

@@ -32,7 +32,7 @@ from ..models import Answer, Passage
 from ..retrieve import Searcher
 from . import injection, prompts
 from .compose import compose_chat, compose_completion
-from .options import DEFAULT, Options
+from ..tuning import AnswerOptions
 from .question import CleanQuestion, clean_question
 from .refusal import REFUSAL_TEXT, evidence, should_refuse
 from .rewrite import standalone_question
@@ -41,25 +41,22 @@ FAILED_TEXT = "The language model could not answer ({error}). The retrieved pass
 
 
 def answer(question: str, *, history: Sequence[dict] = (), retriever: Searcher, llm: LLM,
-           settings: Settings, k: int | None = None, mode: str | None = None,
-           options: Options = DEFAULT) -> Answer:
+           settings: Settings, k: int | None = None, mode: str | None = None) -> Answer:
     """The verified :class:`Answer` (the last item of :func:`stream_answer`)."""
     result = None
     for item in stream_answer(question, history=history, retriever=retriever, llm=llm,
-                              settings=settings, k=k, mode=mode, options=options, _stream=False):
+                              settings=settings, k=k, mode=mode, _stream=False):
         if isinstance(item, Answer):
             result = item
     return result
 
 
-answer_with = answer
-"""The same call; kept for scripts that measure composition variants through ``options``."""
-
-
 def stream_answer(question: str, *, history: Sequence[dict] = (), retriever: Searcher, llm: LLM,
                   settings: Settings, k: int | None = None, mode: str | None = None,
-                  options: Options = DEFAULT, _stream: bool = True) -> Iterator[str | Answer]:
-    """Model text deltas as they come, then the final verified :class:`Answer`."""
+                  _stream: bool = True) -> Iterator[str | Answer]:
+    """Model text deltas as they come, then the final verified :class:`Answer` (composed as
+    ``settings.answer`` says)."""
+    options = settings.answer
     t0 = time.perf_counter()
     text = question if isinstance(question, CleanQuestion) else clean_question(question, settings)
     query = standalone_question(text, history)
@@ -68,7 +65,7 @@ def stream_answer(question: str, *, history: Sequence[dict] = (), retriever: Sea
     ans = Answer(question=text, text="", passages=passages,
                  standalone_question=query if query != text else None)
     ans.timings["retrieval"] = (t1 - t0) * 1000
-    ans.evidence = evidence(query, passages)
+    ans.evidence = evidence(query, passages, settings.refusal_dense_weight)
     if should_refuse(ans.evidence, settings.refusal_threshold):
         ans.refused, ans.text = True, REFUSAL_TEXT
         ans.timings.update(generation=0.0, total=(time.perf_counter() - t0) * 1000)
@@ -95,7 +92,7 @@ def stream_answer(question: str, *, history: Sequence[dict] = (), retriever: Sea
     yield ans
 
 
-def _generate(llm: LLM, query: str, passages: list[Passage], settings: Settings, options: Options,
+def _generate(llm: LLM, query: str, passages: list[Passage], settings: Settings, options: AnswerOptions,
               stream: bool) -> Iterator[str]:
     if llm.style == "chat":
         messages = prompts.chat_messages(query, passages[:options.chat_passages])

@@ -9,10 +9,10 @@ from typing import Sequence
 from ..models import Passage
 from . import answer_type
 from . import citations as cit
-from .options import Options
+from ..tuning import AnswerOptions
 
 
-def ranked_sentences(query: str, passages: Sequence[Passage], options: Options,
+def ranked_sentences(query: str, passages: Sequence[Passage], options: AnswerOptions,
                      short: str = "", embedder=None) -> list[tuple[int, cit.SentenceSpan]]:
     """(passage number, sentence) pairs of the top passages, best evidence first: question
     word overlap (local IDF; words only in the previous sentence count ``context_weight``),

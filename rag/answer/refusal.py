@@ -15,18 +15,17 @@ from .citations import content_words, overlap
 from ..models import Passage
 
 REFUSAL_TEXT = "I couldn't find this in the documents."
-DENSE_WEIGHT = 0.5
 TOP = 3
 
 
-def evidence(question: str, passages: Sequence[Passage]) -> float:
+def evidence(question: str, passages: Sequence[Passage], dense_weight: float = 0.5) -> float:
     if not passages:
         return 0.0
     top = passages[:TOP]
     cosine = max(p.scores.get("dense", 0.0) for p in top)
     q = content_words(question)
     cover = max(overlap(q, (p.chunk.title + " " + p.chunk.text)) for p in top) if q else 0.0
-    return DENSE_WEIGHT * max(cosine, 0.0) + (1 - DENSE_WEIGHT) * cover
+    return dense_weight * max(cosine, 0.0) + (1 - dense_weight) * cover
 
 
 def should_refuse(score: float, threshold: float) -> bool:

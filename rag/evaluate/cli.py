@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..config import PROJECT_ROOT, Settings
+from ..config import MODES, PROJECT_ROOT, Settings
 from ..errors import InputError
 
 
@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("battery", nargs="+", type=Path, help="battery files (.jsonl or .csv)")
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval only, no answers")
     p.add_argument("--k", type=int, default=None, help="passages per question (default: RAG_K or 5)")
-    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"])
+    p.add_argument("--mode", choices=MODES)
     p.add_argument("--corpus", nargs="+", type=Path, metavar="PATH",
                    help="index these documents first, into a run-local index (or --index-dir)")
     p.add_argument("--index-dir", type=Path)

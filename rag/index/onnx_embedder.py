@@ -25,7 +25,7 @@ class OnnxEmbedder:
     """
 
     def __init__(self, options: EmbedderOptions = EmbedderOptions(), *, variant: str = "fp32",
-                 cache_dir=None, fallback: Callable[[], Embedder] | None = None):
+                 fallback: Callable[[], Embedder] | None = None):
         self.options = options
         self._base_name = options.name
         self.batch_size = options.batch_size
@@ -34,7 +34,7 @@ class OnnxEmbedder:
         self.max_seq_length = options.max_seq_length
         self.variant = variant
         self._model_path = options.model_path
-        self._cache_dir = cache_dir
+        self._cache_dir = options.cache_dir
         self._fallback_factory = fallback
         self._fallback: Embedder | None = None
         self._session = None
@@ -43,19 +43,22 @@ class OnnxEmbedder:
         self._tokenizer = None
         self._lock = threading.Lock()
         self.dim = 384
-
-    @property
-    def name(self) -> str:
-        if self.variant == "fp32":  # same vectors whichever backend ends up running
-            return self._base_name
-        self._load()
-        return self._fallback.name if self._fallback is not None else f"{self._base_name}+{self.variant}"
+        self.name = self._base_name if variant == "fp32" else f"{self._base_name}+{variant}"
+        """fp32 keeps torch's name (same vectors, existing indexes stay valid); int8 vectors
+        differ, so its name does too; after a fallback, the fallback's name."""
 
     @property
     def backend(self) -> str:
-        """"onnx" or "onnx-int8", or "torch" once it has fallen back."""
-        self._load()
+        """"onnx" or "onnx-int8", or "torch" once it has fallen back (which happens at first
+        use, or at :meth:`load`; reading this never loads or exports anything)."""
         return "torch" if self._fallback is not None else ("onnx" if self.variant == "fp32" else "onnx-int8")
+
+    def load(self) -> None:
+        """Load the session now (exporting the model once into the cache if it is missing), or
+        fall back to torch. Every embedding call does this first."""
+        self._load()
+        if self._fallback is not None:
+            self.name = self._fallback.name  # its vectors are torch's, so is its name
 
     def _load(self) -> None:
         if self._session is not None or self._fallback is not None:
@@ -95,7 +98,7 @@ class OnnxEmbedder:
         return np.asarray(out, dtype=np.float32)
 
     def embed_batch(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        self._load()
+        self.load()
         if self._fallback is not None:
             return self._fallback.embed_batch(texts, progress)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -114,7 +117,7 @@ class OnnxEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         """One query: on the batch session, or on one with ``query_threads`` threads when that
         is set and differs (see Settings.embed_query_threads)."""
-        self._load()
+        self.load()
         if self._fallback is not None:
             return self._fallback.embed_query(text)
         session = self._session

@@ -41,10 +41,6 @@ NUM_HEADS = 12
 HIDDEN = 384
 
 
-def default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "rag"
-
-
 def cache_key(model_dir: Path, variant: str) -> str:
     """Changes with the weights (size, mtime), the recipe, the variant and ORT's version."""
     import onnxruntime
@@ -59,7 +55,7 @@ def cache_key(model_dir: Path, variant: str) -> str:
     return h.hexdigest()[:16]
 
 
-def onnx_model_path(model_dir: str | Path, variant: str = "fp32", cache_dir: Path | None = None,
+def onnx_model_path(model_dir: str | Path, variant: str, cache_dir: Path,
                     name: str = "all-MiniLM-L6-v2") -> Path:
     """The cached ONNX model for ``model_dir``, exporting it first if it is missing.
 
@@ -73,7 +69,7 @@ def onnx_model_path(model_dir: str | Path, variant: str = "fp32", cache_dir: Pat
     except ImportError:
         raise EmbedderUnavailableError("onnxruntime is not installed (pip install onnxruntime)") from None
     model_dir = Path(model_dir)
-    target = (cache_dir or default_cache_dir()) / "models" / f"{name}.{variant}.{cache_key(model_dir, variant)}.onnx"
+    target = Path(cache_dir) / "models" / f"{name}.{variant}.{cache_key(model_dir, variant)}.onnx"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

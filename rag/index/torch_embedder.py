@@ -40,7 +40,7 @@ class SentenceTransformerEmbedder:
                     if self.threads:
                         torch.set_num_threads(self.threads)
                     model = SentenceTransformer(self._model_path or bundled_model_path(), device="cpu",
-                                                local_files_only=True)
+                                                local_files_only=self.options.offline)
                     model.max_seq_length = self.max_seq_length
                     self.dim = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") \
                         else model.get_sentence_embedding_dimension()

