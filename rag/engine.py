@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 from .answer import answer as answer_question, stream_answer
 from .config import Settings
@@ -23,11 +23,33 @@ from .retrieve import CachedEmbedder, Retriever
 Log = Callable[[str], None]
 
 
+@runtime_checkable
+class AnswerEngine(Protocol):
+    """What the front ends call: the CLI, the UI, the battery runner. :class:`Engine` answers
+    in-process; :class:`rag.evaluate.RemoteEngine` asks a running app."""
+
+    settings: Settings
+
+    def answer(self, question: str, history: Sequence[dict] = (), k: int | None = None,
+               mode: str | None = None) -> Answer: ...
+
+    def llm_description(self) -> str: ...
+
+
+@runtime_checkable
+class SearchingEngine(AnswerEngine, Protocol):
+    """An engine that can also retrieve on its own (a battery run ranks gold deeper with it)."""
+
+    def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Passage]: ...
+
+
 class IndexBusyError(RagError):
     """The index is being updated and did not finish within the wait."""
 
 
 class Engine:
+    """The in-process :class:`SearchingEngine`; also streams answers and reports its status."""
+
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None, llm=None,
                  inputs: Sequence[Path] | None = None, log: Log = print):
         self.settings = settings

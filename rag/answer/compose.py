@@ -10,6 +10,7 @@ from ..index import Embedder
 from ..models import Answer, Citation, Passage
 from . import citations as cit
 from ..tuning import AnswerOptions
+from .prompts import says_not_found
 from .ranking import extend_sentence, ranked_sentences
 from .refusal import REFUSAL_TEXT
 
@@ -85,7 +86,7 @@ def compose_chat(ans: Answer, query: str, raw: str, passages: Sequence[Passage],
     """Keep the model's supported sentences (with valid markers); else the evidence sentence."""
     given = passages[:options.chat_passages]
     texts = [p.chunk.text for p in given]
-    if "couldn't find" in raw.lower() or "could not find" in raw.lower():
+    if says_not_found(raw):
         ans.refused, ans.text = True, REFUSAL_TEXT
         return
     kept, cites = [], {}

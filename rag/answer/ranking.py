@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
-from typing import Sequence
+from dataclasses import dataclass, replace
+from typing import NamedTuple, Sequence
 
+from ..index import Embedder
 from ..models import Passage
 from . import answer_type
 from . import citations as cit
 from ..tuning import AnswerOptions
 
 
+class Ranked(NamedTuple):
+    """An evidence sentence and the number of the passage it is in (1-based)."""
+
+    n: int
+    span: cit.SentenceSpan
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    n: int
+    passage: Passage
+    span: cit.SentenceSpan
+    words: frozenset[str]
+    """Its content words."""
+    previous: frozenset[str]
+    """The content words of the sentence before it in the same passage."""
+
+
 def ranked_sentences(query: str, passages: Sequence[Passage], options: AnswerOptions,
-                     short: str = "", embedder=None) -> list[tuple[int, cit.SentenceSpan]]:
+                     short: str = "", embedder: Embedder | None = None) -> list[Ranked]:
     """(passage number, sentence) pairs of the top passages, best evidence first: question
     word overlap (local IDF; words only in the previous sentence count ``context_weight``),
     the share of the question's word pairs repeated, the passage's retrieval score, the
@@ -25,25 +44,26 @@ def ranked_sentences(query: str, passages: Sequence[Passage], options: AnswerOpt
     if not top:
         return []
     best_fused = max(p.score for p in top) or 1.0
-    cands = []  # (passage number, passage, sentence, its words, the previous sentence's words)
+    cands: list[_Candidate] = []
     for n, p in enumerate(top, start=1):
-        prev: set[str] = set()
+        prev: frozenset[str] = frozenset()
         for s in cit.sentences(p.chunk):
-            words = set(cit.content_words(s.text))
-            cands.append((n, p, s, words, prev))
+            words = frozenset(cit.content_words(s.text))
+            cands.append(_Candidate(n, p, s, words, prev))
             prev = words
     # local IDF: a question word found in few candidate sentences says more than one in all
-    weight = {w: (math.log(1 + len(cands) / (1 + sum(w in c[3] for c in cands)))
+    weight = {w: (math.log(1 + len(cands) / (1 + sum(w in c.words for c in cands)))
                   if options.local_idf else 1.0) for w in q}
     total = sum(weight.values()) or 1.0
     pairs = cit.word_pairs(query) if options.pair_weight else set()
     kind = answer_type.expected(query) if options.type_bonus else None
     cosines = [0.0] * len(cands)
     if embedder is not None and options.sentence_dense_weight:
-        vectors = embedder.embed_batch([c[2].text for c in cands])
+        vectors = embedder.embed_batch([c.span.text for c in cands])
         cosines = (vectors @ embedder.embed_query(query)).tolist()
     out = []
-    for (n, p, s, words, prev), cos in zip(cands, cosines):
+    for c, cos in zip(cands, cosines):
+        n, p, s, words, prev = c.n, c.passage, c.span, c.words, c.previous
         prior = options.rank_weight * (p.score / best_fused)
         lexical = (sum(weight[w] for w in q & words)
                    + options.context_weight * sum(weight[w] for w in (q & prev) - words)) / total
@@ -54,8 +74,8 @@ def ranked_sentences(query: str, passages: Sequence[Passage], options: AnswerOpt
             score += options.type_bonus
         if short and cit.contains_answer(s.text, short):
             score += options.answer_bonus
-        out.append((n, replace(s, score=score)))
-    out.sort(key=lambda x: (-x[1].score, x[0], x[1].start))
+        out.append(Ranked(n, replace(s, score=score)))
+    out.sort(key=lambda r: (-r.span.score, r.n, r.span.start))
     return out
 
 

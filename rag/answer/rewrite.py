@@ -17,6 +17,7 @@ from typing import Sequence
 
 from ..text import stop_words
 from .citations import MARKER
+from .refusal import REFUSAL_TEXT
 
 _REFERRING = re.compile(
     r"\b(he|him|his|she|her|hers|it|its|they|them|their|theirs|this|that|these|those|there|"
@@ -72,9 +73,9 @@ def standalone_question(question: str, history: Sequence[dict] = ()) -> str:
     if not history or not needs_context(question):
         return question
     prev_user = next((t.get("content", "") for t in reversed(history) if t.get("role") == "user"), "")
-    prev_answer = next((t.get("content", "") for t in reversed(history)
-                        if t.get("role") == "assistant"), "")
-    if "couldn't find" in prev_answer.lower():
+    prev = next((t for t in reversed(history) if t.get("role") == "assistant"), {})
+    prev_answer = prev.get("content", "")
+    if prev.get("refused") or REFUSAL_TEXT in prev_answer:  # a refusal carries no context
         prev_answer = ""
     own = {w.lower() for w in _WORD.findall(question)}
     context = [p for p in key_phrases(prev_user) + key_phrases(_first_sentence(prev_answer), 8)

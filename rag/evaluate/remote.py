@@ -39,7 +39,8 @@ def answer_from_dict(d: dict) -> Answer:
 
 
 class RemoteEngine:
-    """Duck-types the part of :class:`rag.engine.Engine` a battery run uses."""
+    """An :class:`rag.engine.AnswerEngine` that asks a running app's ``/ask`` API (it cannot
+    search on its own, so gold ranks stop at the k passages the app retrieved)."""
 
     def __init__(self, url: str, settings: Settings, *, auth: tuple[str, str] | None = None,
                  api_name: str = "/ask"):

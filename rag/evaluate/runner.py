@@ -10,6 +10,7 @@ from typing import Callable
 
 from . import metrics
 from .battery import Battery, Question
+from ..engine import AnswerEngine, SearchingEngine
 from ..models import Answer
 from ..retrieve import Retriever
 
@@ -154,7 +155,7 @@ DEPTH = 10
 """Retrieval depth for gold ranks (hit@k curve for k = 1..10, MRR@10) in answer runs."""
 
 
-def answer_question(q: Question, engine, k: int = 5, mode: str | None = None) -> dict:
+def answer_question(q: Question, engine: AnswerEngine, k: int = 5, mode: str | None = None) -> dict:
     """Answer one question through ``engine.answer`` (the CLI/UI code path) and score it.
 
     The answer sees ``k`` passages; when the gold document is not among them and the engine
@@ -167,16 +168,17 @@ def answer_question(q: Question, engine, k: int = 5, mode: str | None = None) ->
         m["hit@1"] = metrics.hit_at(rank, 1)
         m[f"hit@{k}"] = metrics.hit_at(rank, k)
         deep = rank
-        if rank is None and k < DEPTH and hasattr(engine, "search") and ans.passages:
+        searching = isinstance(engine, SearchingEngine)
+        if rank is None and k < DEPTH and searching and ans.passages:
             passages = engine.search(ans.standalone_question or ans.question or q.question, k=DEPTH, mode=mode)
             deep = metrics.first_gold_rank([p.chunk.doc_id for p in passages], q.gold)
-        if rank is not None or hasattr(engine, "search"):
+        if rank is not None or searching:
             m["gold_rank@10"] = deep
             m["mrr@10"] = metrics.reciprocal_rank(deep, DEPTH)
     return result
 
 
-def run_answers(battery: Battery, engine, k: int = 5, mode: str | None = None,
+def run_answers(battery: Battery, engine: AnswerEngine, k: int = 5, mode: str | None = None,
                 progress: Progress | None = None, workers: int = 1) -> EvalRun:
     """Answer every question through ``engine.answer`` and score it; ``workers`` threads
     share the engine (one index, one LLM server). Results keep battery order, so a run

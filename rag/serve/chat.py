@@ -43,12 +43,14 @@ class ChatSession:
         return cls(k=settings.k, mode=settings.mode)
 
     def history(self) -> list[dict]:
-        """Earlier finished turns as ``{"role", "content"}`` messages for follow-up rewriting."""
+        """Earlier finished turns as ``{"role", "content"}`` messages for follow-up rewriting
+        (an assistant message also says whether it was a refusal)."""
         out: list[dict] = []
         for t in self.turns:
             if t.done and t.answer and not t.error and not t.answer.get("error"):
                 out.append({"role": "user", "content": t.question})
-                out.append({"role": "assistant", "content": t.answer.get("text") or ""})
+                out.append({"role": "assistant", "content": t.answer.get("text") or "",
+                            "refused": bool(t.answer.get("refused"))})
         return out
 
     def messages(self) -> list[dict]:
