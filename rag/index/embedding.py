@@ -48,6 +48,19 @@ class EmbedderOptions:
     """Load weights from local files only (Settings.hf_offline)."""
 
 
+class MiniLMBackend:
+    """What the MiniLM backends share: their options, and the ones each reads as attributes."""
+
+    def __init__(self, options: EmbedderOptions) -> None:
+        self.options = options
+        self.batch_size = options.batch_size
+        self.threads = options.threads
+        self.query_threads = options.query_threads
+        self.max_seq_length = options.max_seq_length
+        self._model_path = options.model_path
+        self.dim = 384
+
+
 def thread_count(threads: int) -> int:
     """0 = every core this process may use (torch's default here too)."""
     return threads if threads > 0 else len(os.sched_getaffinity(0))

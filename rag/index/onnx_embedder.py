@@ -8,12 +8,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .embedding import Embedder, EmbedderOptions, Progress, bundled_model_path, thread_count
+from .embedding import Embedder, EmbedderOptions, MiniLMBackend, Progress, bundled_model_path, thread_count
 
 log = logging.getLogger("rag.index.embedding")
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(MiniLMBackend):
     """all-MiniLM-L6-v2 through ONNX Runtime: the same vectors as the torch embedder
     (fp32: max abs difference 2.5e-7 on the 1,673 SQuAD chunks), from a model exported once into the cache
     (rag.onnx_model). Without torch at run time once the model is cached.
@@ -26,14 +26,9 @@ class OnnxEmbedder:
 
     def __init__(self, options: EmbedderOptions = EmbedderOptions(), *, variant: str = "fp32",
                  fallback: Callable[[], Embedder] | None = None):
-        self.options = options
+        super().__init__(options)
         self._base_name = options.name
-        self.batch_size = options.batch_size
-        self.threads = options.threads
-        self.query_threads = options.query_threads
-        self.max_seq_length = options.max_seq_length
         self.variant = variant
-        self._model_path = options.model_path
         self._cache_dir = options.cache_dir
         self._fallback_factory = fallback
         self._fallback: Embedder | None = None
@@ -42,7 +37,6 @@ class OnnxEmbedder:
         self._query_session = None
         self._tokenizer = None
         self._lock = threading.Lock()
-        self.dim = 384
         self.name = self._base_name if variant == "fp32" else f"{self._base_name}+{variant}"
         """fp32 keeps torch's name (same vectors, existing indexes stay valid); int8 vectors
         differ, so its name does too; after a fallback, the fallback's name."""

@@ -7,25 +7,19 @@ from typing import Sequence
 
 import numpy as np
 
-from .embedding import EmbedderOptions, Progress, bundled_model_path
+from .embedding import EmbedderOptions, MiniLMBackend, Progress, bundled_model_path
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(MiniLMBackend):
     """all-MiniLM-L6-v2 on the CPU, loaded from the bundled package, never from a hub."""
 
     backend = "torch"
 
     def __init__(self, options: EmbedderOptions = EmbedderOptions(query_threads=1)):
-        self.options = options
+        super().__init__(options)
         self.name = options.name
-        self.batch_size = options.batch_size
-        self.threads = options.threads
-        self.query_threads = options.query_threads
-        self.max_seq_length = options.max_seq_length
-        self._model_path = options.model_path
         self._model = None
         self._lock = threading.Lock()
-        self.dim = 384
 
     @property
     def model(self):
