@@ -140,11 +140,24 @@ class Settings:
     upload_dir: Path = PROJECT_ROOT / "uploads"
     max_upload_bytes: int = 20 * 1024 * 1024
     auth: str | None = field(default=None, repr=False)
-    """RAG_AUTH=user:password enables basic auth in the UI; never logged or shown."""
+    """RAG_AUTH=user:password[,user2:password2] enables login in the UI; never logged or shown."""
+    data_dir: Path = PROJECT_ROOT / "data"
+    """Where the app keeps its own data: conversations and feedback (RAG_DATA_DIR)."""
+    store_url: str | None = field(default=None, repr=False)
+    """RAG_STORE_URL: a PostgreSQL URL for the stores; unset: files and SQLite under data_dir."""
     server_name: str = "127.0.0.1"
     """GRADIO_SERVER_NAME: the address the UI binds to."""
     server_port: int = 7860
     """GRADIO_SERVER_PORT."""
+
+    # --- HTTP API -------------------------------------------------------------------
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    """RAG_API_KEYS (comma-separated): Bearer keys that open the OpenAI-compatible /v1 routes.
+    None set: /v1 is open, unless RAG_AUTH is set, which closes it (403). Never logged."""
+    api_key: str | None = field(default=None, repr=False)
+    """RAG_API_KEY: the key ``rag eval --api URL`` sends (a client's key, not the server's)."""
+    api_max_body_bytes: int = 1024 * 1024
+    """Larger /v1 request bodies are refused with 413 (RAG_API_MAX_BODY_KB)."""
 
     # --- process --------------------------------------------------------------------
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "rag")
@@ -197,7 +210,15 @@ def _mb(value: str) -> int:
     return int(float(value) * 1024 * 1024)
 
 
-_KIND = {int: "int", float: "float", _mb: "number of MB"}
+def _kb(value: str) -> int:
+    return int(float(value) * 1024)
+
+
+def _keys(value: str) -> tuple[str, ...]:
+    return tuple(k.strip() for k in value.split(",") if k.strip())
+
+
+_KIND = {int: "int", float: "float", _mb: "number of MB", _kb: "number of KB"}
 _ENV = {  # variable: (field, conversion)
     "OPENAI_API_KEY": ("openai_api_key", str), "OPENAI_BASE_URL": ("openai_base_url", str),
     "RAG_MODEL": ("model", str), "RAG_LOCAL_MODEL": ("local_model_path", str),
@@ -216,4 +237,6 @@ _ENV = {  # variable: (field, conversion)
     "RAG_LLM_TIMEOUT": ("llm_timeout", float), "RAG_REFUSAL_THRESHOLD": ("refusal_threshold", float),
     "RAG_MAX_FILE_MB": ("max_file_bytes", _mb), "RAG_MAX_UPLOAD_MB": ("max_upload_bytes", _mb),
     "RAG_DEBUG": ("debug", _bool),
+    "RAG_DATA_DIR": ("data_dir", Path), "RAG_STORE_URL": ("store_url", str), "RAG_API_KEY": ("api_key", str),
+    "RAG_API_KEYS": ("api_keys", _keys), "RAG_API_MAX_BODY_KB": ("api_max_body_bytes", _kb),
 }

@@ -1,5 +1,6 @@
-"""What the front ends share (the Gradio UI today): chat sessions with each answer's own
-sources, the streaming of one turn, and rendering answers and sources as HTML/Markdown."""
+"""What the front ends share (the Gradio UI and the OpenAI-compatible HTTP API): chat
+sessions with each answer's own sources, the streaming of one turn, rendering answers and
+sources as HTML/Markdown, lasting conversations with feedback, and the /v1 routes."""
 
 from . import presenting
 from .chat import ChatSession, Turn, ask, check_question, warm_up

@@ -113,16 +113,17 @@ def warm_up(engine) -> None:
         pass
 
 
-def ask(engine, session: ChatSession, question: str) -> Iterator[str]:
+def ask(engine, session: ChatSession, question: str, history: list[dict] | None = None) -> Iterator[str]:
     """Answer ``question`` in ``session``, streaming; yields an event name after each change.
 
     Events: ``"started"``, ``"delta"`` (more text), ``"done"`` (the verified answer is in
     ``session.turns[-1].answer``), ``"error"`` (``session.turns[-1].error`` says why; a
     failing LLM still leaves the retrieved passages in the turn's answer).
+    ``history`` replaces the session's own (the HTTP API passes the request's messages).
     Raises InputError for a bad question before any turn is added.
     """
     q = check_question(question, engine.settings)
-    history = session.history()
+    history = session.history() if history is None else history
     turn = Turn(question=q)
     turn.waiting = bool(getattr(engine, "indexing", False))
     session.turns.append(turn)
