@@ -13,9 +13,11 @@ import os
 import sys
 
 import gradio as gr
+import uvicorn
 
+import ui_conversations
 from rag.ingest import uploads
-from rag.serve import ChatSession, ask, check_question, presenting, warm_up
+from rag.serve import ChatSession, Keeper, ask, build_store, check_question, create_api_app, presenting, warm_up
 from rag.config import MODES, Settings
 from rag.engine import Engine
 from rag.errors import InputError, RagError
@@ -31,7 +33,7 @@ QUEUE_CONCURRENCY = 2
 QUEUE_MAX_SIZE = 32
 
 
-def build_app(engine: Engine) -> gr.Blocks:
+def build_app(engine: Engine, keeper: Keeper) -> gr.Blocks:
     settings = engine.settings
 
     def status_line() -> str:
@@ -136,7 +138,8 @@ def build_app(engine: Engine) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(elem_id="rag-chat", height=480, show_label=False,
-                                     latex_delimiters=[], feedback_options=None, buttons=["copy"],
+                                     latex_delimiters=[], feedback_options=("Like", "Dislike"),
+                                     buttons=["copy"],
                                      placeholder="Answers cite their sources as [n]: click one to see "
                                                  "the exact sentence.")
                 with gr.Row(equal_height=False):
@@ -144,6 +147,7 @@ def build_app(engine: Engine) -> gr.Blocks:
                                           scale=8, min_width=220, autofocus=True, elem_id="rag-question",
                                           max_length=settings.max_question_chars, submit_btn="Ask")
                     clear_btn = gr.Button("Clear", size="sm", scale=0, min_width=70, elem_id="rag-clear")
+                feedback = ui_conversations.feedback_box()
             with gr.Column(scale=2, min_width=300):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(presenting.render_sources(None, None), elem_id="rag-sources-box")
@@ -171,15 +175,15 @@ def build_app(engine: Engine) -> gr.Blocks:
 
         # -------------------------------------------------------------- events
         # chat and /ask share one limit: QUEUE_CONCURRENCY answers at once in total
-        question.submit(respond, [question, session], [chatbot, sources, session, question],
+        submitted = question.submit(respond, [question, session], [chatbot, sources, session, question],
                         api_visibility="private", show_progress="hidden",
                         concurrency_limit=QUEUE_CONCURRENCY, concurrency_id="answer")
         # Light actions skip the queue: a queue full of questions must not turn away a page
         # load, a click on a past answer, a settings change or "clear".
         chatbot.select(select, [session], [sources, session], api_visibility="private",
                        queue=False, show_progress="hidden")
-        for trigger in (clear_btn.click, chatbot.clear):  # our button and the chatbot's own trash icon
-            trigger(clear, [session], [chatbot, sources, session], api_visibility="private", queue=False)
+        cleared = [trigger(clear, [session], [chatbot, sources, session], api_visibility="private", queue=False)
+                   for trigger in (clear_btn.click, chatbot.clear)]  # our button, the chatbot's trash icon
         k.change(set_k, [k, session], [session], api_visibility="private", queue=False)
         mode.change(set_mode, [mode, session], [session], api_visibility="private", queue=False)
         upload.upload(add_files, [upload], [upload_msg, docs, to_remove, status, upload],
@@ -188,17 +192,23 @@ def build_app(engine: Engine) -> gr.Blocks:
                      api_visibility="private", concurrency_limit=1, concurrency_id="index")
         demo.load(refresh, None, [status, docs, to_remove], api_visibility="private", queue=False)
         gr.api(ask_api, api_name="ask", concurrency_limit=QUEUE_CONCURRENCY, concurrency_id="answer")
+        ui_conversations.wire(demo, keeper, chatbot=chatbot, sources=sources, session=session, k=k, mode=mode,
+                              submitted=submitted, cleared=cleared, fb=feedback)
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     return demo
 
 
-def parse_auth(value: str | None) -> tuple[str, str] | None:
+def parse_auth(value: str | None) -> list[tuple[str, str]] | None:
+    """``user:password[,user2:password2 ...]`` as gradio's list of logins."""
     if not value:
         return None
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise InputError("RAG_AUTH must look like user:password")
-    return user, password
+    logins = []
+    for item in value.split(","):
+        user, sep, password = item.strip().partition(":")
+        if not sep or not user or not password:
+            raise InputError("RAG_AUTH must look like user:password (several: comma-separated)")
+        logins.append((user, password))
+    return logins
 
 
 def main() -> int:
@@ -215,13 +225,23 @@ def main() -> int:
         log("starting the language model…")
         warm_up(engine)
         log(presenting.status_text(engine.status()))
+        store = build_store(settings)
     except (RagError, ValueError) as exc:
         log(f"error: {exc}")
         return 2 if isinstance(exc, InputError) else 1
-    demo = build_app(engine)
-    demo.launch(server_name=settings.server_name, server_port=settings.server_port, auth=auth, share=False,
-                max_file_size=settings.max_upload_bytes, css=presenting.CSS, head=presenting.PAGE_JS,
-                footer_links=["api"])
+    demo = build_app(engine, Keeper(store, settings))
+    # one port, one process: the OpenAI-compatible /v1 routes, with the UI mounted at /
+    api = create_api_app(engine, settings, concurrency=QUEUE_CONCURRENCY, max_waiting=QUEUE_MAX_SIZE, log=log)
+    server = gr.mount_gradio_app(api, demo, path="/", auth=auth, server_name=settings.server_name,
+                                 server_port=settings.server_port,
+                                 max_file_size=settings.max_upload_bytes, css=presenting.CSS,
+                                 head=presenting.PAGE_JS, footer_links=["api"])
+    where = f"http://{settings.server_name}:{settings.server_port}"
+    log(f"serving {where}/ (the chat UI) and {where}/v1 (the OpenAI-compatible API)")
+    try:
+        uvicorn.run(server, host=settings.server_name, port=settings.server_port, log_level="warning")
+    finally:
+        store.close()
     return 0
 
 

@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--index-dir", type=Path)
 
+    p = sub.add_parser("feedback", help="feedback from the chat UI: export it as a battery")
+    fsub = p.add_subparsers(dest="feedback_command", required=True, parser_class=_Parser)
+    e = fsub.add_parser("export", help="write the rated answers as battery lines for `rag eval`")
+    e.add_argument("--out", type=Path, required=True, help="the battery file to write (.jsonl)")
+    e.add_argument("--data-dir", type=Path, help="the app's data folder (default RAG_DATA_DIR or data/)")
+
     from .evaluate import add_arguments
 
     add_arguments(sub.add_parser("eval", help="run a question battery (or: eval compare RUN_A RUN_B)"))
@@ -159,6 +165,20 @@ def cmd_eval(args) -> int:
     return run(args, _settings(args), _log)
 
 
+def cmd_feedback(args) -> int:
+    from .serve import build_store, export_battery
+
+    settings = Settings.from_env(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    store = build_store(settings)
+    try:
+        n = export_battery(store, args.out)
+    finally:
+        store.close()
+    print(f"wrote {n} rated answer{'s' if n != 1 else ''} to {args.out}"
+          + ("" if n else " (nobody has rated an answer yet)"))
+    return 0
+
+
 def cmd_compare(args) -> int:
     from .evaluate import run_compare
 
@@ -166,7 +186,7 @@ def cmd_compare(args) -> int:
 
 
 COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval,
-            "compare": cmd_compare}
+            "compare": cmd_compare, "feedback": cmd_feedback}
 
 
 def _debug() -> bool:

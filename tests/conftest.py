@@ -79,6 +79,7 @@ def app_env(tmp: Path, **extra) -> dict:
     """The environment for app.py or the CLI: index and uploads under ``tmp``, offline, the
     embedded LLM (no OpenAI endpoint), no login."""
     env = dict(os.environ, RAG_INDEX_DIR=str(tmp / "index"), RAG_UPLOAD_DIR=str(tmp / "uploads"),
+               RAG_DATA_DIR=str(tmp / "data"),
                GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", **extra)
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAG_AUTH"):
         env.pop(var, None)

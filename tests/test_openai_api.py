@@ -213,7 +213,8 @@ def test_a_full_queue_turns_requests_away_with_429(tmp_path):
         return "10 billion euros"
 
     engine = _engine(tmp_path, llm=FakeLLM(slow))
-    with ServedApp(create_api_app(engine, engine.settings, concurrency=1, max_waiting=1)) as s:
+    app = create_api_app(engine, engine.settings, concurrency=1, max_waiting=1)
+    with ServedApp(app) as s:
         body = {"messages": [{"role": "user", "content": QUESTION}]}
         results = []
         threads = [threading.Thread(target=lambda: results.append(_raw(s.url, "/v1/chat/completions", body)))
@@ -221,7 +222,7 @@ def test_a_full_queue_turns_requests_away_with_429(tmp_path):
         for t in threads:
             t.start()
         deadline = time.monotonic() + 10
-        while len(engine.llm.calls) < 1 and time.monotonic() < deadline:
+        while (len(engine.llm.calls) < 1 or app.state.admission.inside < 2) and time.monotonic() < deadline:
             time.sleep(0.05)
         status, err = _error(_raw(s.url, "/v1/chat/completions", body))  # one running, one waiting: full
         assert status == 429 and err["code"] == "queue_full"

@@ -37,6 +37,10 @@ class ChatSession:
     """The turn whose sources the panel shows."""
     k: int = 5
     mode: str = "hybrid"
+    conversation_id: str | None = None
+    """The stored conversation these turns belong to (rag.serve.keeper), once one exists."""
+    saved: int = 0
+    """How many of the turns are in the store already."""
 
     @classmethod
     def new(cls, settings: Settings) -> "ChatSession":
@@ -82,8 +86,11 @@ class ChatSession:
             self.selected = turn
 
     def clear(self) -> None:
+        """Empty the chat; the next question starts a new stored conversation."""
         self.turns.clear()
         self.selected = None
+        self.conversation_id = None
+        self.saved = 0
 
 
 def check_question(question: str | None, settings: Settings) -> CleanQuestion:

@@ -38,6 +38,11 @@ class Admission:
         self._sem: asyncio.Semaphore | None = None
         self._inside = 0
 
+    @property
+    def inside(self) -> int:
+        """Requests answering or waiting now."""
+        return self._inside
+
     @asynccontextmanager
     async def slot(self):
         if self._sem is None:
