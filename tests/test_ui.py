@@ -241,12 +241,14 @@ def test_refusal_is_not_an_error(engine):
 
 # ---------------------------------------------------------------------------- the app
 @pytest.mark.slow
-def test_app_ask_endpoint_returns_the_answer_json(engine):
+def test_app_ask_endpoint_returns_the_answer_json(engine, tmp_path):
     from gradio_client import Client
 
     import app
+    from rag.serve import Keeper, build_store
 
-    demo = app.build_app(engine)
+    settings = engine.settings.replace(data_dir=tmp_path / "data")
+    demo = app.build_app(engine, Keeper(build_store(settings), settings))
     port = free_port()
     demo.launch(server_port=port, prevent_thread_lock=True, quiet=True)
     try:
@@ -263,7 +265,10 @@ def test_app_ask_endpoint_returns_the_answer_json(engine):
 def test_parse_auth():
     import app
 
-    assert app.parse_auth("ann:s3:cret") == ("ann", "s3:cret")
+    assert app.parse_auth("ann:s3:cret") == [("ann", "s3:cret")]
+    assert app.parse_auth("ann:pw1, bob:pw2") == [("ann", "pw1"), ("bob", "pw2")]
     assert app.parse_auth(None) is None
     with pytest.raises(InputError):
         app.parse_auth("nopassword")
+    with pytest.raises(InputError):
+        app.parse_auth("ann:pw1,bob")

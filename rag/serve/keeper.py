@@ -12,7 +12,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from ..chat import ChatSession, Turn
+from .chat import ChatSession, Turn
 from ..config import Settings
 from ..errors import InputError
 from .conversations import (LOCAL_OWNER, Conversation, ConversationNotFoundError, ConversationStore,
