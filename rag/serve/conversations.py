@@ -118,7 +118,11 @@ def build_store(settings: Settings) -> ConversationStore:
                          "unset it or use a build with the Postgres store")
     from .sqlite_store import SQLiteConversationStore
 
-    return SQLiteConversationStore(settings.data_dir / "conversations.sqlite3")
+    return SQLiteConversationStore(sqlite_path(settings))
+
+
+def sqlite_path(settings: Settings):
+    return settings.data_dir / "conversations.sqlite3"
 
 
 def summaries_as_choices(items: Sequence[ConversationSummary]) -> list[tuple[str, str]]:
