@@ -230,3 +230,26 @@ def test_a_full_queue_turns_requests_away_with_429(tmp_path):
         for t in threads:
             t.join(30)
         assert sorted(r[0] for r in results) == [200, 200]
+
+
+def test_a_battery_through_the_api_gets_the_in_process_answers(tmp_path):
+    """The seed battery (follow-ups with history included) through ``rag eval --api``'s engine
+    against the served API, and in-process through the Engine: the same answers."""
+    from rag.evaluate import load_battery, run_answers
+    from rag.evaluate.api_engine import ApiEngine
+
+    engine = _engine(tmp_path, refusal_threshold=0.43, api_keys=(KEY,))
+    battery = load_battery([Path(__file__).resolve().parent.parent / "batteries" / "seed.jsonl"])
+    assert any(q.history for q in battery.questions) and any(q.expect_refusal for q in battery.questions)
+    local = run_answers(battery, engine, workers=1).results
+    with ServedApp(create_api_app(engine, engine.settings)) as s:
+        api = ApiEngine(s.url, engine.settings.replace(api_key=KEY))
+        api.connect()
+        remote = run_answers(battery, api, workers=2).results
+        with pytest.raises(Exception, match="API key"):
+            ApiEngine(s.url, engine.settings.replace(api_key="sk-wrong")).connect()
+    assert len(remote) == len(local) == len(battery.questions)
+    for a, b in zip(local, remote):
+        assert (b["id"], b["answer"], b["refused"]) == (a["id"], a["answer"], a["refused"]) and not b["error"]
+        assert [c["n"] for c in b["citations"]] == [c["n"] for c in a["citations"]]
+    assert {r["refused"] for r in local} == {True, False}

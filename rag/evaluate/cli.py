@@ -30,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="index these documents first, into a run-local index (or --index-dir)")
     p.add_argument("--index-dir", type=Path)
     p.add_argument("--server", metavar="URL", help="ask a running app through its /ask API instead")
+    p.add_argument("--api", metavar="URL", help="ask an OpenAI-compatible endpoint (this app's /v1) instead, "
+                                                "with each question's history (key: RAG_API_KEY)")
     p.add_argument("--workers", type=int, default=1, help="questions answered concurrently (threads)")
     p.add_argument("--sample", type=int, metavar="N", help="a fixed random sample of N questions")
     p.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
@@ -83,7 +85,7 @@ def run_config(settings: Settings, args, engine, remote: bool) -> dict:
            "candidates": settings.candidates, "embed_model": settings.embed_model,
            "chunk_words": settings.chunk_words, "refusal_threshold": settings.refusal_threshold,
            "max_answer_tokens": settings.max_answer_tokens, "temperature": settings.temperature,
-           "workers": args.workers, "server": args.server, "code_version": code_version()}
+           "workers": args.workers, "server": args.server, "api": args.api, "code_version": code_version()}
     if not args.retrieval_only:
         cfg["llm"] = engine.llm_description()
         cfg["prompt_style"] = "(the app's)" if remote else resolve_style(settings)
@@ -105,14 +107,17 @@ def run(args, settings: Settings, log, make_engine=None) -> int:
     from . import gate
     from .battery import load_battery, select
 
+    args.api = getattr(args, "api", None)
     if settings.k < 1:
         raise InputError("--k must be at least 1")
     for name in ("workers", "sample", "limit"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise InputError(f"--{name} must be at least 1")
-    if args.server and args.corpus:
-        raise InputError("--corpus and --server don't mix: the app answers from its own index")
+    if (args.server or args.api) and args.corpus:
+        raise InputError("--corpus and --server/--api don't mix: the app answers from its own index")
+    if args.server and args.api:
+        raise InputError("--server and --api don't mix: choose one")
     limits = [gate.parse_limit(s) for s in args.fail_under] + [gate.parse_limit(s, True) for s in args.fail_over]
 
     battery = load_battery(args.battery, strict=args.strict)
@@ -152,14 +157,15 @@ def run(args, settings: Settings, log, make_engine=None) -> int:
 
 
 def _engine(args, settings: Settings, log, make_engine=None):
-    if args.server:
+    if (args.server or args.api) and args.retrieval_only:
+        raise InputError("--retrieval-only needs a local index; it can't run against --server or --api")
+    if args.server or args.api:
+        from .api_engine import ApiEngine
         from .remote import RemoteEngine
 
-        engine = RemoteEngine(args.server, settings)
-        if not args.retrieval_only:
-            engine.connect()
-            return engine, True
-        raise InputError("--retrieval-only needs a local index; it can't run against --server")
+        engine = ApiEngine(args.api, settings) if args.api else RemoteEngine(args.server, settings)
+        engine.connect()
+        return engine, True
     if make_engine is None:
         from ..engine import Engine
 

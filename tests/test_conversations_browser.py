@@ -1,0 +1,130 @@
+"""Lasting conversations and feedback in a real browser: ``python app.py`` (real embedder,
+embedded LLM) driven through Debian's chromium. Ask, reload and see the conversation again;
+start another and reopen the old one; rename, export as Markdown; thumbs down with a
+correction; export the feedback as a battery and run ``rag eval`` on it through the API.
+
+Screenshots go to ``$RAG_SCREENSHOTS`` when it is set (to look at them as a user would).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_ui_browser import ANSWER_SECONDS, BOT, SEED_QUESTION, USER, _ask, _open, browser, chromium  # noqa: F401
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
+SECOND = "Who was on a state visit to Tehran?"
+CORRECTION = "more than 10 billion euros"
+
+
+@pytest.fixture(scope="module")
+def app_url(chromium, app_server):  # noqa: F811
+    return app_server
+
+
+def _shot(page, name):
+    folder = os.environ.get("RAG_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+
+def _conversation_labels(page) -> list[str]:
+    return page.locator("#rag-conversations label").all_inner_texts()
+
+
+def _wait_chat(page, questions: list[str]):
+    page.wait_for_function("""(qs) => { const u = [...document.querySelectorAll('#rag-chat [data-testid="user"]')]
+        .map(e => e.innerText.trim()); return JSON.stringify(u) === JSON.stringify(qs); }""",
+                           arg=questions, timeout=30_000)
+
+
+def test_conversation_survives_reload_reopens_exports_and_feedback_becomes_a_battery(app_url, browser,  # noqa: F811
+                                                                                      tmp_path):
+    url, app_tmp = app_url
+    context, page = _open(browser, url)
+    try:
+        _ask(page, SEED_QUESTION)
+        first_answer = page.locator(BOT).last.inner_text()
+        page.wait_for_function("() => document.querySelectorAll('#rag-conversations label').length > 0")
+        _shot(page, "1-asked")
+
+        page.reload()
+        page.wait_for_selector("#rag-question textarea")
+        _wait_chat(page, [SEED_QUESTION])
+        assert page.locator(BOT).last.inner_text() == first_answer
+        assert "10 billion euros" in page.locator("#rag-sources-box mark").first.inner_text()
+        _shot(page, "2-reloaded")
+
+        page.click("#rag-new")
+        _wait_chat(page, [])
+        _ask(page, SECOND)
+        page.wait_for_function("() => document.querySelectorAll('#rag-conversations label').length >= 2")
+        labels = _conversation_labels(page)
+        assert any(SECOND in x for x in labels) and any(SEED_QUESTION in x for x in labels)
+
+        page.locator("#rag-conversations label", has_text=SEED_QUESTION).click()  # reopen the old one
+        _wait_chat(page, [SEED_QUESTION])
+        page.fill("#rag-conv-name textarea, #rag-conv-name input", "Trade volume")
+        page.click("#rag-rename")
+        page.wait_for_function("() => [...document.querySelectorAll('#rag-conversations label')]"
+                               ".some(l => l.innerText.includes('Trade volume'))")
+        _shot(page, "3-reopened-renamed")
+
+        page.click("#rag-export")
+        link = page.locator("#rag-export-file a").first
+        link.wait_for(timeout=20_000)
+        markdown = page.request.get(link.get_attribute("href")).text()
+        assert markdown.startswith("# Trade volume") and "> " in markdown
+        assert "raisi-iraq-trade-press-conference.txt" in markdown
+
+        page.locator(BOT).last.get_by_role("button", name="Dislike").click()
+        page.locator("#rag-feedback").wait_for(state="visible", timeout=10_000)
+        page.fill("#rag-correction textarea, #rag-correction input", CORRECTION)
+        _shot(page, "4-thumbs-down")
+        page.click("#rag-feedback-send")
+        page.locator("#rag-feedback-msg").get_by_text("correction is saved").wait_for(timeout=10_000)
+        assert not page.locator("#rag-feedback").is_visible()
+        _shot(page, "5-correction-sent")
+    finally:
+        context.close()
+
+    battery = tmp_path / "battery.jsonl"
+    env = dict(os.environ, RAG_DATA_DIR=str(app_tmp / "data"), HF_HUB_OFFLINE="1")
+    run = subprocess.run([sys.executable, "-m", "rag", "feedback", "export", "--out", str(battery)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    (line,) = [json.loads(x) for x in battery.read_text().splitlines()]
+    assert line["question"] == SEED_QUESTION and line["answers"] == [CORRECTION] and line["sources"]
+    out = tmp_path / "run"
+    ev = subprocess.run([sys.executable, "-m", "rag", "eval", str(battery), "--api", url.rstrip("/"),
+                         "--out", str(out), "--no-progress"], cwd=ROOT, env=env, capture_output=True, text=True,
+                        timeout=ANSWER_SECONDS * 2)
+    assert ev.returncode == 0, ev.stderr
+    (result,) = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert result["question"] == SEED_QUESTION and "10 billion euros" in result["answer"]
+    assert json.loads((out / "report.json").read_text())["n"] == 1
+
+
+def test_old_conversations_stay_listed_in_a_new_browser_and_can_be_deleted(app_url, browser):  # noqa: F811
+    url, _ = app_url
+    context, page = _open(browser, url)
+    try:
+        page.wait_for_function("() => document.querySelectorAll('#rag-conversations label').length >= 1")
+        before = len(_conversation_labels(page))
+        assert page.locator(USER).count() == 0  # a new browser starts with an empty chat
+        page.locator("#rag-conversations label").first.click()
+        page.wait_for_function("() => document.querySelectorAll('#rag-chat [data-testid=\"user\"]').length > 0")
+        page.click("#rag-delete")
+        page.wait_for_function("(n) => document.querySelectorAll('#rag-conversations label').length === n - 1",
+                               arg=before)
+        assert page.locator(USER).count() == 0
+    finally:
+        context.close()
