@@ -2,6 +2,13 @@
 
     python bench/load.py --start [--clients 20] [--seconds 120] [--out runs/load.json]
     python bench/load.py --url http://127.0.0.1:7860 --pid PID ...
+    python bench/load.py --start --api [--key KEY] ...   # streaming /v1/chat/completions
+
+``--api`` drives the OpenAI-compatible ``/v1/chat/completions`` route with ``stream: true``
+instead (raw server-sent events, so the stream's end is checked, not hidden by a client
+library): a stream counts as an answer only when it ends with ``data: [DONE]`` after a final
+chunk carrying ``finish_reason: "stop"`` and a ``citations`` list; anything else is an error
+of its own kind ("no [DONE]", "no citations in the final chunk", HTTP status, ...).
 
 ``--start`` launches ``python app.py`` on a free loopback port (and stops it at the end);
 ``--url``/``--pid`` drive an app that is already running. Loopback only: any other host is
@@ -31,6 +38,11 @@ import time
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlparse
+
+try:  # run as a script (bench/ on the path) or imported as bench.load
+    from load_api import stream_completion
+except ImportError:
+    from bench.load_api import stream_completion
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_QUESTIONS = ["How large is the trade volume between Iran and Iraq?",
@@ -80,9 +92,12 @@ def free_port() -> int:
 
 
 def start_app(env_extra: dict) -> tuple[subprocess.Popen, str]:
+    import tempfile
+
     port = free_port()
     env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
                GRADIO_ANALYTICS_ENABLED="False", **env_extra)
+    env.setdefault("RAG_DATA_DIR", tempfile.mkdtemp(prefix="rag-load-data-"))  # no conversations left behind
     log = open(ROOT / "runs" / "load-app.log", "w")
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -123,6 +138,8 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=float, default=30.0,
                    help="seconds of load before the 'after warm-up' memory reading")
     p.add_argument("--sample-every", type=float, default=10.0, help="seconds between timeline samples")
+    p.add_argument("--api", action="store_true", help="stream from /v1/chat/completions instead of /ask")
+    p.add_argument("--key", help="Bearer key for --api (when the app sets RAG_API_KEYS)")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     if not (args.start or args.url):
@@ -195,8 +212,17 @@ def memory_report(before_kb: int | None, samples: list[tuple[float, int, int]], 
 def run(url: str, pid: int | None, questions: list[str], args) -> int:
     from gradio_client import Client
 
-    # Warm-up: one answer before measuring (models loaded, caches filled).
-    Client(url, verbose=False).predict(questions[0], api_name="/ask")
+    api = getattr(args, "api", False)
+    if api:
+        import httpx
+
+        with httpx.Client() as http:  # warm-up: one answer before measuring
+            problem = stream_completion(http, url, questions[0], args.key, args.timeout)
+        if problem:
+            raise SystemExit(f"the warm-up stream failed: {problem}")
+    else:
+        # Warm-up: one answer before measuring (models loaded, caches filled).
+        Client(url, verbose=False).predict(questions[0], api_name="/ask")
     before_rss = tree_rss_kb(pid) if pid else None
 
     latencies: list[float] = []
@@ -218,7 +244,12 @@ def run(url: str, pid: int | None, questions: list[str], args) -> int:
 
     def client(i: int):
         nonlocal issued
-        c = Client(url, verbose=False)
+        if api:
+            import httpx
+
+            http = httpx.Client()
+        else:
+            c = Client(url, verbose=False)
         n = i
         while time.monotonic() < deadline:
             with lock:
@@ -229,12 +260,15 @@ def run(url: str, pid: int | None, questions: list[str], args) -> int:
             n += args.clients
             t0 = time.monotonic()
             try:
-                job = c.submit(q, api_name="/ask")
-                result = job.result(timeout=args.timeout)
-                ok = isinstance(result, dict) and "text" in result
-                kind = None if ok else "no answer in the reply"
-                if ok and result.get("error"):
-                    kind = f"llm: {result['error'][:60]}"
+                if api:
+                    kind = stream_completion(http, url, q, args.key, args.timeout)
+                else:
+                    job = c.submit(q, api_name="/ask")
+                    result = job.result(timeout=args.timeout)
+                    ok = isinstance(result, dict) and "text" in result
+                    kind = None if ok else "no answer in the reply"
+                    if ok and result.get("error"):
+                        kind = f"llm: {result['error'][:60]}"
             except Exception as exc:  # every failure is counted, none stops the run
                 kind = f"{type(exc).__name__}: {' '.join(str(exc).split())[:80]}"
             with lock:
@@ -257,7 +291,7 @@ def run(url: str, pid: int | None, questions: list[str], args) -> int:
     hung = sum(t.is_alive() for t in threads)
 
     report = {
-        "url": url, "clients": args.clients, "seconds": round(elapsed, 1), "answers": len(latencies),
+        "url": url, "mode": "api-stream" if api else "ask", "clients": args.clients, "seconds": round(elapsed, 1), "answers": len(latencies),
         "answers_per_second": round(len(latencies) / elapsed, 3),
         "latency_s": {"p50": round(percentile(latencies, 0.5), 2), "p95": round(percentile(latencies, 0.95), 2),
                       "p99": round(percentile(latencies, 0.99), 2),

@@ -55,10 +55,12 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_a_short_run_against_the_app_reports_memory_after_warm_up(tmp_path):
+@pytest.mark.parametrize("mode", [[], ["--api"]], ids=["ask", "api-stream"])
+def test_a_short_run_against_the_app_reports_memory_after_warm_up(tmp_path, mode):
     port = _free_port()
     env = dict(os.environ, UI_FAKE_EMBEDDER="1", RAG_INDEX_DIR=str(tmp_path / "index"),
-               RAG_UPLOAD_DIR=str(tmp_path / "uploads"), GRADIO_SERVER_NAME="127.0.0.1",
+               RAG_UPLOAD_DIR=str(tmp_path / "uploads"), RAG_DATA_DIR=str(tmp_path / "data"),
+               GRADIO_SERVER_NAME="127.0.0.1",
                GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
     log = (tmp_path / "app.log").open("w")
     app = subprocess.Popen([sys.executable, "tests/ui_fakes.py"], cwd=ROOT, env=env, stdout=log,
@@ -77,9 +79,10 @@ def test_a_short_run_against_the_app_reports_memory_after_warm_up(tmp_path):
         out = tmp_path / "load.json"
         proc = subprocess.run([sys.executable, "bench/load.py", "--url", url, "--pid", str(app.pid),
                                "--clients", "3", "--seconds", "6", "--warmup", "2", "--sample-every", "1",
-                               "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+                               "--out", str(out), *mode], cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr[-2000:]
         r = json.loads(out.read_text())
+        assert r["mode"] == ("api-stream" if mode else "ask")
         assert r["answers"] > 0 and r["errors"] == 0 and r["clients_hung"] == 0
         assert r["latency_s"]["p50"] > 0 and r["latency_s"]["p99"] >= r["latency_s"]["p50"]
         mem = r["app_rss_mb"]
@@ -89,3 +92,26 @@ def test_a_short_run_against_the_app_reports_memory_after_warm_up(tmp_path):
         assert len(mem["timeline"]) >= 4
     finally:
         stop_process(app)
+
+
+def _sse(*events):
+    return "".join(f"data: {e if isinstance(e, str) else json.dumps(e)}\n\n" for e in events).encode()
+
+
+@pytest.mark.parametrize("events, problem", [
+    (("ROLE", "TEXT", "FINAL", "[DONE]"), None),
+    (("ROLE", "TEXT", "FINAL"), "stream did not end with [DONE]"),
+    (("ROLE", "TEXT", "BARE", "[DONE]"), "no citations in the final chunk"),
+    (("ROLE", "TEXT", "[DONE]"), "no final chunk with finish_reason stop"),
+])
+def test_a_stream_counts_only_when_it_ends_with_done_and_citations(events, problem):
+    import httpx
+
+    chunk = lambda delta, finish=None, **kw: {"choices": [{"delta": delta, "finish_reason": finish}], **kw}  # noqa: E731
+    parts = {"ROLE": chunk({"role": "assistant", "content": ""}), "TEXT": chunk({"content": "It is 10 [1]."}),
+             "FINAL": chunk({}, "stop", citations=[{"n": 1}], refused=False), "BARE": chunk({}, "stop"),
+             "[DONE]": "[DONE]"}
+    body = _sse(*(parts[e] for e in events))
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    with httpx.Client(transport=transport) as http:
+        assert load.stream_completion(http, "http://127.0.0.1:1", "q", None, 5) == problem
