@@ -85,13 +85,13 @@ def test_conversation_survives_reload_reopens_exports_and_feedback_becomes_a_bat
         assert markdown.startswith("# Trade volume") and "> " in markdown
         assert "raisi-iraq-trade-press-conference.txt" in markdown
 
-        page.locator(BOT).last.get_by_role("button", name="Dislike").click()
-        page.locator("#rag-feedback").wait_for(state="visible", timeout=10_000)
+        page.locator('#rag-chat button[aria-label="Dislike"]').last.click()
+        page.locator("#rag-correction").wait_for(state="visible", timeout=10_000)
         page.fill("#rag-correction textarea, #rag-correction input", CORRECTION)
         _shot(page, "4-thumbs-down")
         page.click("#rag-feedback-send")
         page.locator("#rag-feedback-msg").get_by_text("correction is saved").wait_for(timeout=10_000)
-        assert not page.locator("#rag-feedback").is_visible()
+        page.locator("#rag-correction").wait_for(state="hidden", timeout=10_000)
         _shot(page, "5-correction-sent")
     finally:
         context.close()
