@@ -128,3 +128,76 @@ def test_old_conversations_stay_listed_in_a_new_browser_and_can_be_deleted(app_u
         assert page.locator(USER).count() == 0
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def two_user_app(tmp_path_factory):
+    """The app with fake answers and two logins, ann and bob."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    from conftest import app_env, free_port, stop_process
+
+    tmp = tmp_path_factory.mktemp("two-users")
+    port = free_port()
+    env = dict(app_env(tmp, UI_FAKE_EMBEDDER="1", GRADIO_SERVER_PORT=str(port)), RAG_AUTH="ann:pw-ann-1,bob:pw-bob-2")
+    log = (tmp / "app.log").open("w")
+    proc = subprocess.Popen([sys.executable, "tests/ui_fakes.py"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, (tmp / "app.log").read_text()[-2000:]
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the app did not start"
+                time.sleep(0.5)
+        yield url
+    finally:
+        stop_process(proc)
+        log.close()
+
+
+def _login(page, url, user, password):
+    page.goto(url)
+    page.locator("input[type=password]").wait_for(timeout=30_000)
+    page.locator("input[data-testid=textbox]").fill(user)
+    page.locator("input[type=password]").fill(password)
+    page.get_by_role("button", name="Login").click()
+    page.wait_for_selector("#rag-question textarea", timeout=60_000)
+
+
+def test_each_user_sees_only_their_own_conversations(two_user_app, browser, chromium):  # noqa: F811
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        _login(page, two_user_app, "ann", "pw-ann-1")
+        _ask(page, SEED_QUESTION)
+        page.wait_for_function("() => document.querySelectorAll('#rag-conversations label').length === 1")
+        ann_id = page.locator("#rag-conversations input").first.get_attribute("value")
+        page.reload()
+        page.wait_for_selector("#rag-question textarea")
+        _wait_chat(page, [SEED_QUESTION])
+        # bob logs in on the same browser: the page still holds ann's conversation id, and
+        # opening it by that id gives bob an empty chat, not ann's conversation
+        context.clear_cookies()
+        _login(page, two_user_app, "bob", "pw-bob-2")
+        page.wait_for_timeout(1500)
+        assert page.locator(USER).count() == 0
+        assert _conversation_labels(page) == []
+        _shot(page, "6-bob-sees-nothing-of-ann")
+        _ask(page, SECOND)
+        page.wait_for_function("() => document.querySelectorAll('#rag-conversations label').length === 1")
+        assert page.locator("#rag-conversations input").first.get_attribute("value") != ann_id
+        context.clear_cookies()
+        _login(page, two_user_app, "ann", "pw-ann-1")
+        page.wait_for_function("() => document.querySelectorAll('#rag-conversations label').length === 1")
+        assert [SEED_QUESTION in x for x in _conversation_labels(page)] == [True]
+    finally:
+        context.close()
