@@ -154,13 +154,14 @@ def test_every_third_party_import_is_named_in_requirements():
             named.add(re.sub(r"[-_.]+", "-", m.group(1)).lower())
     dists = md.packages_distributions()
     missing = set()
-    for path in SOURCES + [APP]:
+    local = {p.stem for p in RAG.parent.glob("*.py")}  # app.py and the UI modules beside it
+    for path in SOURCES + sorted(RAG.parent.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
             for name in names:
                 top = name.split(".")[0]
-                if top == "rag" or top in sys.stdlib_module_names or top == "__future__":
+                if top == "rag" or top in local or top in sys.stdlib_module_names or top == "__future__":
                     continue
                 owners = {re.sub(r"[-_.]+", "-", d).lower() for d in dists.get(top, [top])}
                 if not owners & named:
