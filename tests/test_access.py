@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-dummy-Secr3tKey-7Q2w"
 PASSWORD = "pw-Secr3tPass-9Zx"
 USER = "tester"
-SECRETS = (KEY, PASSWORD)
+API_KEY = "sk-rag-Api-Secr3t-5Kq"
+SECRETS = (KEY, PASSWORD, API_KEY)
 QUESTION = "How large is the trade volume between Iran and Iraq?"
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -46,6 +47,7 @@ def env(tmp_path_factory, stub):
     tmp = tmp_path_factory.mktemp("access")
     return dict(os.environ, OPENAI_API_KEY=KEY, OPENAI_BASE_URL=stub.url, RAG_AUTH=f"{USER}:{PASSWORD}",
                 RAG_INDEX_DIR=str(tmp / "index"), RAG_UPLOAD_DIR=str(tmp / "uploads"), RAG_LLM_TIMEOUT="2",
+                RAG_DATA_DIR=str(tmp / "data"), RAG_API_KEYS=f"sk-other-key,{API_KEY}",
                 RAG_LLM_RETRIES="0", RAG_REFUSAL_THRESHOLD="0", GRADIO_ANALYTICS_ENABLED="False",
                 HF_HUB_OFFLINE="1"), tmp
 
@@ -123,6 +125,34 @@ def test_login_gives_answers_through_the_ask_api(app, stub):
     assert "billion" in result["text"] or result["refused"] is False
 
 
+def _api(url, key=None, question=QUESTION):
+    body = json.dumps({"model": "rag", "messages": [{"role": "user", "content": question}]}).encode()
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+    req = urllib.request.Request(url + "/v1/chat/completions", data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_the_api_needs_one_of_its_keys_and_the_llm_down_is_503(app, stub):
+    url, _ = app
+    stub.mode = "ok"
+    for key in (None, "sk-wrong", PASSWORD):
+        status, body = _api(url, key)
+        assert status == 401 and body["error"]["code"] == "invalid_api_key"
+    status, body = _api(url, API_KEY)
+    assert status == 200 and body["choices"][0]["message"]["content"] and "citations" in body
+    stub.mode = "500"
+    try:
+        status, body = _api(url, API_KEY)
+    finally:
+        stub.mode = "ok"
+    assert status == 503 and body["error"]["type"] == "server_error"
+    assert _api(url, API_KEY)[0] == 200  # recovered, no restart
+
+
 # ------------------------------------------------------------------------- LLM faults
 FAULTS = ["500", "429", "malformed", "no_choices", "stall", "die", "down"]
 
@@ -181,6 +211,8 @@ def test_secrets_never_appear_in_output_replies_or_files(app, env, stub):
     for mode in ("ok", "500", "malformed"):
         stub.mode = mode
         replies.append(json.dumps(client.predict(QUESTION, api_name="/ask")))
+        replies.append(json.dumps(_api(url, API_KEY)))
+        replies.append(json.dumps(_api(url, API_KEY[:-1] + "x")))
     stub.mode = "ok"
     cli = [_cli_ask(environ, "--json"), subprocess.run([sys.executable, "-m", "rag", "search", "trade"],
                                                        cwd=ROOT, env=environ, capture_output=True, text=True,
