@@ -86,7 +86,10 @@ def gated_app(tmp_path, monkeypatch):
     engine = GatedEngine(settings, embedder=HashEmbedder(), llm=FakeLLM(default="x"),
                          inputs=[seeds], log=lambda m: None)
     engine.load()
-    demo = app.build_app(engine)
+    from rag.serve import Keeper, build_store
+
+    keeper_settings = settings.replace(data_dir=tmp_path / "data")
+    demo = app.build_app(engine, Keeper(build_store(keeper_settings), keeper_settings))
     port = _free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
