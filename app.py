@@ -225,7 +225,7 @@ def main() -> int:
         log("starting the language model…")
         warm_up(engine)
         log(presenting.status_text(engine.status()))
-        store = build_store(settings)
+        store = build_store(settings, log)
     except (RagError, ValueError) as exc:
         log(f"error: {exc}")
         return 2 if isinstance(exc, InputError) else 1

@@ -170,7 +170,7 @@ def cmd_feedback(args) -> int:
     from .serve import build_store, export_battery, sqlite_path
 
     settings = Settings.from_env(**({"data_dir": args.data_dir} if args.data_dir else {}))
-    if not settings.store_url and not sqlite_path(settings).exists():
+    if not sqlite_path(settings).exists():
         raise InputError(f"no conversations are stored in {settings.data_dir} (no {sqlite_path(settings).name}); "
                          "is RAG_DATA_DIR or --data-dir the app's data folder?")
     store = build_store(settings)

@@ -143,8 +143,6 @@ class Settings:
     """RAG_AUTH=user:password[,user2:password2] enables login in the UI; never logged or shown."""
     data_dir: Path = PROJECT_ROOT / "data"
     """Where the app keeps its own data: conversations and feedback (RAG_DATA_DIR)."""
-    store_url: str | None = field(default=None, repr=False)
-    """RAG_STORE_URL: a PostgreSQL URL for the stores; unset: files and SQLite under data_dir."""
     server_name: str = "127.0.0.1"
     """GRADIO_SERVER_NAME: the address the UI binds to."""
     server_port: int = 7860
@@ -237,6 +235,6 @@ _ENV = {  # variable: (field, conversion)
     "RAG_LLM_TIMEOUT": ("llm_timeout", float), "RAG_REFUSAL_THRESHOLD": ("refusal_threshold", float),
     "RAG_MAX_FILE_MB": ("max_file_bytes", _mb), "RAG_MAX_UPLOAD_MB": ("max_upload_bytes", _mb),
     "RAG_DEBUG": ("debug", _bool),
-    "RAG_DATA_DIR": ("data_dir", Path), "RAG_STORE_URL": ("store_url", str), "RAG_API_KEY": ("api_key", str),
+    "RAG_DATA_DIR": ("data_dir", Path), "RAG_API_KEY": ("api_key", str),
     "RAG_API_KEYS": ("api_keys", _keys), "RAG_API_MAX_BODY_KB": ("api_max_body_bytes", _kb),
 }

@@ -113,9 +113,14 @@ def test_twenty_concurrent_clients_lose_no_turn(tmp_path):
     assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM turns").fetchone() == (40 * per_client,)
 
 
-def test_postgres_url_is_refused_with_a_clear_message(tmp_path):
-    with pytest.raises(InputError, match="RAG_STORE_URL"):
-        build_store(Settings(data_dir=tmp_path, store_url="postgresql://localhost/x"))
+def test_with_a_store_url_conversations_stay_in_sqlite_and_it_says_so(tmp_path):
+    from types import SimpleNamespace
+
+    said = []
+    store = build_store(SimpleNamespace(data_dir=tmp_path, store_url="postgresql://u:pw@localhost/x"), said.append)
+    assert isinstance(store, SQLiteConversationStore) and (tmp_path / "conversations.sqlite3").exists()
+    assert len(said) == 1 and "SQLite" in said[0] and "pw" not in said[0]
+    store.close()
 
 
 # ---------------------------------------------------------------------------- the keeper

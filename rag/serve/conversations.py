@@ -110,12 +110,14 @@ def default_title(question: str) -> str:
     return text if len(text) <= 80 else text[:79].rstrip() + "…"
 
 
-def build_store(settings: Settings) -> ConversationStore:
-    """The conversation store the settings choose: Postgres when ``RAG_STORE_URL`` is set,
-    else SQLite at ``<data_dir>/conversations.sqlite3``."""
-    if getattr(settings, "store_url", None):
-        raise InputError("RAG_STORE_URL is set, but this build keeps conversations in SQLite only; "
-                         "unset it or use a build with the Postgres store")
+def build_store(settings: Settings, log=None) -> ConversationStore:
+    """The conversation store: SQLite at ``<data_dir>/conversations.sqlite3``. A Postgres
+    conversation store (for ``RAG_STORE_URL``) plugs in here behind the same protocol; until
+    one exists, conversations stay in SQLite even when the index lives in PostgreSQL, and
+    ``log`` is told so."""
+    if getattr(settings, "store_url", None) and log is not None:
+        log(f"conversations are kept in SQLite at {sqlite_path(settings)} (RAG_STORE_URL holds the index; "
+            "there is no Postgres conversation store yet)")
     from .sqlite_store import SQLiteConversationStore
 
     return SQLiteConversationStore(sqlite_path(settings))
