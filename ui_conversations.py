@@ -16,6 +16,11 @@ from rag.errors import RagError
 from rag.serve import Keeper, owner_of
 
 
+CLOSE_ON_PHONES = """() => { if (window.innerWidth >= 768) return;
+    const bar = document.querySelector('#rag-sidebar.open .toggle-button'); if (bar) bar.click(); }"""
+"""On a narrow screen the side list would cover the chat: it starts closed there."""
+
+
 def _owner(request: gr.Request | None) -> str:
     return owner_of(getattr(request, "username", None) if request is not None else None)
 
@@ -126,6 +131,7 @@ def wire(demo: gr.Blocks, keeper: Keeper, *, chatbot, sources, session, k, mode,
         return gr.update(visible=False), "Thanks: the correction is saved (`python -m rag feedback export`)."
 
     quiet = dict(api_visibility="private", queue=False, show_progress="hidden")
+    demo.load(None, None, None, js=CLOSE_ON_PHONES)
     demo.load(restore, [current], shown, **quiet)
     convs.input(opened, [convs], shown, **quiet)
     new.click(fresh, None, shown, **quiet)
