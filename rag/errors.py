@@ -68,3 +68,23 @@ class LLMUnavailableError(LLMError):
 
 class LLMResponseError(LLMError):
     """The endpoint answered, but with an error status or an unusable body."""
+
+
+class StoreError(RagError):
+    """The index store (a PostgreSQL database) refused or failed an operation."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached (down, restarting, network); retrying later may work."""
+
+
+class StoreAccessError(StoreError):
+    """The database refused us: wrong password, missing privilege, missing pgvector."""
+
+    exit_code = 2
+
+
+class StoreSchemaError(StoreError):
+    """The database has no schema, an older one, or one built for another embedding model."""
+
+    exit_code = 2

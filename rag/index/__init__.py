@@ -4,8 +4,10 @@ lexical BM25 indexes, the persisted store, and incremental (re)indexing of input
 from . import dense, store
 from .embedding import BACKENDS, EMBEDDERS, Embedder, EmbedderOptions, Progress, build_embedder, bundled_model_path
 from .indexing import IndexReport, embed_text, ensure_index, index_paths, stale_reason
+from .protocol import Candidates, IndexChange, IndexView, Store, build_store, safe_location
 from .store import IndexData
 
-__all__ = ["BACKENDS", "EMBEDDERS", "Embedder", "EmbedderOptions", "IndexData", "IndexReport", "Progress",
+__all__ = ["BACKENDS", "Candidates", "EMBEDDERS", "Embedder", "EmbedderOptions", "IndexChange", "IndexData",
+           "IndexReport", "IndexView", "Progress", "Store", "build_store", "safe_location",
            "build_embedder", "bundled_model_path", "embed_text", "ensure_index", "index_paths",
            "dense", "stale_reason", "store"]

@@ -15,12 +15,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import store
 from ..config import Settings
 from ..ingest import SUPPORTED_SUFFIXES, chunk_document, iter_files, load_documents
 from .embedding import Embedder
-from ..errors import EmptyCorpusError, IndexCorruptError, IndexNotFoundError, InputError
+from ..errors import EmptyCorpusError, IndexCorruptError, IndexNotFoundError, InputError, StoreSchemaError
 from ..models import Chunk, Document
+from .protocol import IndexChange, IndexView, Store, build_store
 
 EMBED_FORMAT = "title-newline-text/1"
 Log = Callable[[str], None]
@@ -91,96 +91,113 @@ def stale_reason(manifest: dict, settings: Settings, embedder: Embedder) -> str 
 
 
 def index_paths(paths: Sequence[Path | str], settings: Settings, embedder: Embedder,
-                log: Log = print, progress: Progress | None = None) -> tuple[store.IndexData, IndexReport]:
-    """Bring the index in ``settings.index_dir`` in line with the documents under ``paths``."""
+                log: Log = print, progress: Progress | None = None,
+                store: Store | None = None) -> tuple[IndexView, IndexReport]:
+    """Bring the index (``settings``' store) in line with the documents under ``paths``.
+
+    A shared store (PostgreSQL) drops only documents that came from one of ``paths``, so
+    replicas indexing their own upload folders don't remove each other's documents."""
     t0 = time.perf_counter()
+    store = store or build_store(settings)
     paths = [Path(p).resolve() for p in paths]
     report = IndexReport()
     for p in paths:  # before the lock, which would create the index folder for a typo
         if not p.exists():
             raise InputError(f"no such file or folder: {p}")
-    with store.lock(settings.index_dir):
-        loaded = load_documents(paths, settings.max_file_bytes, warn=lambda m: log(f"warning: {m}"))
-        report.skipped = loaded.skipped
-        if not loaded.documents:
+    with store.lock():
+        documents_in, report.skipped = _load(paths, settings, log)
+        if not documents_in:
             where = ", ".join(str(p) for p in paths)
             raise EmptyCorpusError(f"no readable documents in {where}"
-                                   + (f" ({len(loaded.skipped)} skipped)" if loaded.skipped else ""))
+                                   + (f" ({len(report.skipped)} skipped)" if report.skipped else ""))
         fingerprint = settings_fingerprint(settings, embedder)
-        previous = _load_previous(settings, embedder, fingerprint, log)
+        previous = _load_previous(store, embedder, fingerprint, log)
         old_docs = previous.documents if previous else {}
-        rows_by_doc: dict[str, list[int]] = {}
-        if previous:
-            for row, c in enumerate(previous.chunks):
-                rows_by_doc.setdefault(c.doc_id, []).append(row)
-
-        chunks: list[Chunk] = []
-        vectors: list[np.ndarray] = []
+        change = IndexChange(manifest={}, documents={} if not store.shared else dict(old_docs),
+                             replace_all=previous is None)
         to_embed: list[Chunk] = []
-        documents: dict[str, dict] = {}
-        for doc in loaded.documents:
+        fresh: dict[str, list[Chunk]] = {}
+        reused: dict[str, dict[str, np.ndarray]] = {}
+        for doc, root in documents_in:
             digest = document_hash(doc)
             old = old_docs.get(doc.doc_id)
-            if old and old.get("hash") == digest and doc.doc_id in rows_by_doc:
-                rows = rows_by_doc[doc.doc_id]
-                chunks.extend(previous.chunks[r] for r in rows)
-                vectors.append(np.asarray(previous.vectors[rows], dtype=np.float32))
+            info = {"hash": digest, "source": doc.source, "title": doc.title, "input": str(root)}
+            if old and old.get("hash") == digest:
+                change.documents[doc.doc_id] = dict(old, input=str(root))
                 report.unchanged += 1
-                n = len(rows)
-            else:
-                new = chunk_document(doc, settings.chunk_words, settings.chunk_overlap_sentences)
-                # A changed document keeps the vectors of the chunks whose text did not change.
-                reuse = {(previous.chunks[r].chunk_id, previous.chunks[r].title): r
-                         for r in rows_by_doc.get(doc.doc_id, [])} if previous else {}
-                for c in new:
-                    row = reuse.get((c.chunk_id, c.title))
-                    if row is None:
-                        to_embed.append(c)
-                    else:
-                        chunks.append(c)
-                        vectors.append(np.asarray(previous.vectors[row:row + 1], dtype=np.float32))
-                n = len(new)
-                if old:
-                    report.updated += 1
-                else:
-                    report.added += 1
-            documents[doc.doc_id] = {"hash": digest, "source": doc.source, "title": doc.title, "chunks": n}
-        report.removed = len(set(old_docs) - set(documents))
+                continue
+            new = chunk_document(doc, settings.chunk_words, settings.chunk_overlap_sentences)
+            # A changed document keeps the vectors of the chunks whose text did not change.
+            if old and previous is not None:
+                cs, vs = previous.document_chunks(doc.doc_id)
+                reuse = {(c.chunk_id, c.title): vs[i] for i, c in enumerate(cs)}
+                reused[doc.doc_id] = {c.chunk_id: reuse[(c.chunk_id, c.title)] for c in new
+                                      if (c.chunk_id, c.title) in reuse}
+            to_embed.extend(c for c in new if c.chunk_id not in reused.get(doc.doc_id, {}))
+            fresh[doc.doc_id] = new
+            change.documents[doc.doc_id] = dict(info, chunks=len(new))
+            report.updated += bool(old)
+            report.added += not old
+        synced = {str(p) for p in paths}
+        seen = {doc.doc_id for doc, _ in documents_in}
+        change.remove = {d for d, info in old_docs.items() if d not in seen
+                         and (not store.shared or info.get("input") in synced)}
+        for d in change.remove:
+            change.documents.pop(d, None)
+        report.removed = len(change.remove)
 
         fresh_fp = input_fingerprint(paths)
-        same_inputs = previous is not None and previous.manifest.get("inputs") == [str(p) for p in paths]
-        if previous is not None and not to_embed and not report.removed and same_inputs \
-                and previous.manifest.get("input_fingerprint") == fresh_fp:
-            report.chunks = len(previous.chunks)
+        same_inputs = store.shared or (previous is not None and previous.manifest.get("inputs") == [str(p) for p in paths]
+                                       and previous.manifest.get("input_fingerprint") == fresh_fp)
+        if previous is not None and not fresh and not change.remove and same_inputs:
+            report.chunks = previous.chunk_count
             report.seconds = time.perf_counter() - t0
             return previous, report
 
-        if to_embed:
-            new_vectors = _embed(embedder, to_embed, log, progress)
-            chunks.extend(to_embed)
-            vectors.append(new_vectors)
+        vectors = dict(zip((c.chunk_id for c in to_embed), _embed(embedder, to_embed, log, progress))) \
+            if to_embed else {}
+        for doc_id, new in fresh.items():
+            old_vectors = reused.get(doc_id, {})
+            rows = [vectors.get(c.chunk_id, old_vectors.get(c.chunk_id)) for c in new]
+            change.put[doc_id] = (new, np.asarray(rows, dtype=np.float32).reshape(len(new), embedder.dim))
         report.embedded = len(to_embed)
-        all_vectors = np.concatenate(vectors) if vectors else np.zeros((0, embedder.dim), np.float32)
-        manifest = {
+        change.manifest = {
             "settings": fingerprint,
-            "embedder": {"name": embedder.name, "dim": int(all_vectors.shape[1]) if len(all_vectors) else embedder.dim},
+            "embedder": {"name": embedder.name, "dim": embedder.dim},
             "inputs": [str(p) for p in paths],
             "input_fingerprint": fresh_fp,
-            "documents": documents,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        data = store.write(settings.index_dir, manifest, chunks, all_vectors,
-                           [embed_text(c) for c in chunks])
+        data = store.apply(previous, change)
         report.wrote = True
-        report.chunks = len(chunks)
+        report.chunks = data.chunk_count
         report.seconds = time.perf_counter() - t0
         data.manifest["build_seconds"] = round(report.seconds, 2)
         return data, report
 
 
-def _load_previous(settings: Settings, embedder: Embedder, fingerprint: dict, log: Log):
+def _load(paths: list[Path], settings: Settings, log: Log) -> tuple[list[tuple[Document, Path]], list[str]]:
+    """Every readable document with the input root it came from (the first of duplicates)."""
+    documents: list[tuple[Document, Path]] = []
+    skipped: list[str] = []
+    seen: dict[str, str] = {}
+    for root in paths:
+        loaded = load_documents([root], settings.max_file_bytes, warn=lambda m: log(f"warning: {m}"))
+        skipped.extend(loaded.skipped)
+        for doc in loaded.documents:
+            if doc.doc_id in seen:
+                message = f"{doc.source}: duplicate document id {doc.doc_id!r} (first from {seen[doc.doc_id]}), skipped"
+                skipped.append(message)
+                log(f"warning: {message}")
+                continue
+            seen[doc.doc_id] = doc.source
+            documents.append((doc, root))
+    return documents, skipped
+
+
+def _load_previous(store: Store, embedder: Embedder, fingerprint: dict, log: Log):
     try:
-        previous = store.load(settings.index_dir)
+        previous = store.load()
     except IndexNotFoundError:
         return None
     except IndexCorruptError as exc:
@@ -189,9 +206,18 @@ def _load_previous(settings: Settings, embedder: Embedder, fingerprint: dict, lo
     have = previous.manifest.get("settings", {})
     if have != fingerprint:
         changed = [f"{k} {have.get(k)!r} -> {v!r}" for k, v in fingerprint.items() if have.get(k) != v]
+        if store.shared and have.get("embedder") not in (None, fingerprint["embedder"]):
+            raise model_mismatch(store, previous.manifest, embedder)
         log("index settings changed (" + ", ".join(changed) + "); re-embedding every document")
         return None
     return previous
+
+
+def model_mismatch(store: Store, manifest: dict, embedder: Embedder) -> StoreSchemaError:
+    held = manifest.get("embedder", {})
+    return StoreSchemaError(f"{store.location} holds vectors of the embedding model {held.get('name')!r} "
+                            f"({held.get('dim')} dimensions), but this app embeds with {embedder.name!r} "
+                            f"({embedder.dim}); point RAG_STORE_URL at a database for that model")
 
 
 def _embed(embedder: Embedder, chunks: list[Chunk], log: Log, progress: Progress | None) -> np.ndarray:
@@ -215,26 +241,33 @@ def _embed(embedder: Embedder, chunks: list[Chunk], log: Log, progress: Progress
 
 
 def ensure_index(settings: Settings, embedder: Embedder, log: Log = print,
-                 default_paths: Sequence[Path] | None = None) -> store.IndexData:
+                 default_paths: Sequence[Path] | None = None, store: Store | None = None) -> IndexView:
     """Load the index, building or updating it first when it is missing or stale.
 
     A missing index is built from ``default_paths`` (the seeds by default) only when the
-    index directory is the default one; elsewhere the user is told what to run.
+    index is the default one or a database; elsewhere the user is told what to run. A
+    database holding another embedding model is refused, never re-embedded behind the
+    other replicas' backs.
     """
+    store = store or build_store(settings)
     try:
-        data = store.load(settings.index_dir)
+        data = store.load()
     except IndexNotFoundError:
-        if default_paths is None and Path(settings.index_dir).resolve() != Settings().index_dir.resolve():
+        if default_paths is None and not store.shared \
+                and Path(settings.index_dir).resolve() != Settings().index_dir.resolve():
             raise
         paths = list(default_paths or [settings.seeds_dir])
-        log(f"no index in {settings.index_dir}; building it from {', '.join(map(str, paths))}")
-        data, report = index_paths(paths, settings, embedder, log=log)
+        log(f"no index in {store.location}; building it from {', '.join(map(str, paths))}")
+        data, report = index_paths(paths, settings, embedder, log=log, store=store)
         log(report.summary())
         return data
+    if store.shared and (data.manifest.get("settings", {}).get("embedder") not in (None, embedder.name)
+                         or data.manifest.get("embedder", {}).get("dim") not in (None, embedder.dim)):
+        raise model_mismatch(store, data.manifest, embedder)
     reason = stale_reason(data.manifest, settings, embedder)
     if reason:
-        inputs = [Path(p) for p in data.manifest.get("inputs", [])] or [settings.seeds_dir]
-        log(f"index in {settings.index_dir} is stale ({reason}); updating it")
-        data, report = index_paths(inputs, settings, embedder, log=log)
+        inputs = [Path(p) for p in data.manifest.get("inputs", [])] or list(default_paths or [settings.seeds_dir])
+        log(f"index in {store.location} is stale ({reason}); updating it")
+        data, report = index_paths(inputs, settings, embedder, log=log, store=store)
         log(report.summary())
     return data

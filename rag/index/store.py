@@ -50,6 +50,23 @@ class IndexData:
     def documents(self) -> dict[str, dict]:
         return self.manifest.get("documents", {})
 
+    @property
+    def chunk_count(self) -> int:
+        return len(self.chunks)
+
+    def candidates(self, qvec: np.ndarray, query: str, n: int, mode: str):
+        from .files import candidates
+
+        return candidates(self, qvec, query, n, mode)
+
+    def document_chunks(self, doc_id: str) -> tuple[list[Chunk], np.ndarray]:
+        if not hasattr(self, "_rows"):
+            self._rows: dict[str, list[int]] = {}
+            for row, c in enumerate(self.chunks):
+                self._rows.setdefault(c.doc_id, []).append(row)
+        rows = self._rows.get(doc_id, [])
+        return [self.chunks[r] for r in rows], np.asarray(self.vectors[rows], dtype=np.float32)
+
 
 def rebuild_hint(index_dir: Path) -> str:
     return f"rebuild it with: python -m rag index [PATH ...] --index-dir {index_dir}"

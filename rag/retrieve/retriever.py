@@ -1,6 +1,7 @@
-"""Hybrid retrieval: dense FAISS inner product and BM25, fused.
+"""Hybrid retrieval: dense and BM25 candidates from the store, fused here.
 
-Each retriever proposes ``candidates`` chunks. In hybrid mode every candidate is scored by
+The store (files: FAISS and bm25s; PostgreSQL: pgvector and BM25 over its full-text
+index) proposes ``candidates`` chunks per retriever, each with both scores. In hybrid mode every candidate is scored by
 both: ``dense_weight * cosine + bm25_weight * bm25 / best_bm25`` (linear fusion, the
 default), or by reciprocal rank fusion. Every returned passage carries its dense cosine
 and BM25 score, whichever retriever found it, so later stages (refusal, the UI) can reason
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..index import Embedder, IndexData, dense
+from ..index import Embedder, IndexView
 from ..config import Settings
 from ..errors import InputError
 from ..models import Passage
@@ -19,7 +20,7 @@ from .base import MODES
 
 
 class Retriever:
-    def __init__(self, data: IndexData, embedder: Embedder, settings: Settings):
+    def __init__(self, data: IndexView, embedder: Embedder, settings: Settings):
         self.data = data
         self.embedder = embedder
         self.settings = settings
@@ -31,27 +32,15 @@ class Retriever:
             raise InputError(f"retrieval mode must be one of {', '.join(MODES)}, not {mode!r}")
         if not query or not query.strip():
             raise InputError("the query is empty")
-        n_chunks = len(self.data.chunks)
-        if n_chunks == 0:
-            return []
-        n = min(max(self.settings.candidates, k), n_chunks)
+        n = max(self.settings.candidates, k)
         qvec = self.embedder.embed_query(query)
-        bm25 = self.data.bm25.scores(query)
-
-        candidates: list[int] = []
-        if mode in ("hybrid", "dense"):
-            _, ids = dense.search(self.data.faiss_index, qvec, n)
-            candidates.extend(int(i) for i in ids)
-        if mode in ("hybrid", "bm25"):
-            candidates.extend(int(i) for i in _top(bm25, n) if bm25[i] > 0)
-        rows = np.array(sorted(set(candidates)), dtype=np.int64)
-        if not len(rows):
+        found = self.data.candidates(qvec, query, n, mode)
+        if not found.chunks:
             return []
-        cos = np.asarray(self.data.vectors[rows], dtype=np.float32) @ qvec
-        lex = bm25[rows]
+        cos, lex = found.dense, found.bm25
         fused = self._fuse(mode, cos, lex)
-        order = np.lexsort((rows, -fused))[:k]
-        return [Passage(rank=r, score=float(fused[i]), chunk=self.data.chunks[int(rows[i])],
+        order = np.lexsort((found.order, -fused))[:k]
+        return [Passage(rank=r, score=float(fused[i]), chunk=found.chunks[int(i)],
                         scores={"dense": float(cos[i]), "bm25": float(lex[i]), "fused": float(fused[i])})
                 for r, i in enumerate(order, start=1)]
 
@@ -71,10 +60,3 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     ranks = np.empty(len(scores), dtype=np.float64)
     ranks[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
     return ranks
-
-
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
-    if n >= len(scores):
-        return np.argsort(-scores, kind="stable")
-    part = np.argpartition(-scores, n)[:n]
-    return part[np.argsort(-scores[part], kind="stable")]

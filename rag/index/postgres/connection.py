@@ -1,0 +1,106 @@
+"""Connecting to PostgreSQL: URLs shown without passwords, one pool, errors told apart.
+
+``make_pool`` is the one place a psycopg 3 connection pool is created, so other stores
+(the conversation store, say) can share a database through the same code. Every failure
+to reach or use the database becomes a one-line ``RagError`` naming the database by its
+safe URL (``postgresql://user@host/db``), never by the password.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from ...errors import StoreAccessError, StoreUnavailableError
+
+SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(value: str | None) -> bool:
+    return bool(value) and str(value).startswith(SCHEMES)
+
+
+def safe_url(url: str) -> str:
+    """``postgresql://user@host/db``: no password, no query options (a socket dir shows as host)."""
+    try:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        user = parts.username or (query.get("user") or [""])[0]
+        host = parts.hostname or (query.get("host") or ["localhost"])[0]
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "postgresql://(unparsable URL)"
+    db = parts.path.lstrip("/") or user or "postgres"
+    return f"postgresql://{user + '@' if user else ''}{host}{port}/{db}"
+
+
+def _redact(text: str, url: str) -> str:
+    """Remove the URL's password from a driver message, whatever else it says."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    text = " ".join(str(text).split())
+    if password:
+        text = text.replace(password, "***")
+    return re.sub(r"(postgres(?:ql)?://[^:/@\s]*):[^@\s]*@", r"\1:***@", text)
+
+
+def explain(exc: Exception, url: str, action: str = "connect to") -> Exception:
+    """Turn a psycopg error into the project's one-line error, each cause with its own message."""
+    import psycopg
+
+    where = safe_url(url)
+    detail = _redact(str(exc), url)
+    low = detail.lower()
+    state = getattr(exc, "sqlstate", None) or ""
+    if "password authentication failed" in low or state == "28P01":
+        return StoreAccessError(f"wrong password for {where}: the server refused the login "
+                                f"(check the password in RAG_STORE_URL)")
+    if state.startswith("28") or "no pg_hba.conf entry" in low or ("role" in low and "does not exist" in low):
+        return StoreAccessError(f"{where} refused the login: {detail[:200]}")
+    if state == "3D000" or ("database" in low and "does not exist" in low):
+        return StoreAccessError(f"database of {where} does not exist; create it first (createdb)")
+    if "extension" in low and ("vector" in low or "control file" in low):
+        if state == "42501" or "permission denied" in low:
+            return StoreAccessError(f"pgvector is not installed in {where} and this role may not install it: "
+                                    f"ask a superuser to run CREATE EXTENSION vector; there")
+        return StoreAccessError(f"the server behind {where} has no pgvector extension: install pgvector "
+                                f"(https://github.com/pgvector/pgvector) on it")
+    if state == "42501" or "permission denied" in low:
+        return StoreAccessError(f"permission denied in {where}: {detail[:160]}; grant the role CREATE on the "
+                                f"schema, or run python -m rag store init as the database owner")
+    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)) or state.startswith(("08", "57")):
+        reason = detail.split(":")[-1].strip()[:120] if detail else type(exc).__name__
+        return StoreUnavailableError(f"the database {where} is unavailable ({reason}); "
+                                     f"retry when it is back")
+    return StoreUnavailableError(f"could not {action} {where}: {detail[:200]}")
+
+
+def probe(url: str, timeout: float = 5.0) -> None:
+    """Open and close one connection, raising the explained error when that fails."""
+    import psycopg
+
+    try:
+        psycopg.connect(url, connect_timeout=max(1, int(timeout)), autocommit=True).close()
+    except psycopg.Error as exc:
+        raise explain(exc, url) from None
+
+
+def make_pool(url: str, *, max_size: int = 4, name: str = "rag", settings: dict | None = None):
+    """A psycopg 3 pool to ``url`` (TCP or socket URI), opened lazily so a database that is
+    down at start-up does not stop the caller; broken connections are dropped when taken.
+    ``settings`` are session settings (``SET name = value``) applied to each new connection."""
+    from psycopg_pool import ConnectionPool
+
+    def configure(conn) -> None:
+        for key, value in (settings or {}).items():
+            conn.execute(f"SET {key} = {int(value) if isinstance(value, (int, float)) else repr(str(value))}")
+
+    pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, name=name,
+                          kwargs={"autocommit": True, "connect_timeout": 5,
+                                  "application_name": f"{name}"},
+                          configure=configure, check=ConnectionPool.check_connection,
+                          timeout=10.0, reconnect_timeout=0)
+    pool.open(wait=False)
+    return pool
