@@ -33,6 +33,12 @@ class Settings:
     """Default input of ``rag index`` (RAG_SEEDS_DIR)."""
     index_dir: Path = PROJECT_ROOT / "embeddings"
     """Where the index lives (RAG_INDEX_DIR)."""
+    store_url: str | None = field(default=None, repr=False)
+    """RAG_STORE_URL / --store-url: a PostgreSQL + pgvector database (postgresql://user:pass@host:5432/db,
+    or a socket URI ...?host=/dir) that app replicas share instead of the files in index_dir.
+    Holds a password: never logged or shown (rag.index.postgres.safe_url shows user@host/db)."""
+    store_pool_size: int = 4
+    """Connections each process keeps to the database at most (RAG_STORE_POOL)."""
     max_file_bytes: int = 50 * 1024 * 1024
     """Files larger than this are skipped with a warning (RAG_MAX_FILE_MB)."""
 
@@ -200,6 +206,8 @@ class Settings:
                 raise InputError(f"{name} must be {', '.join(allowed[:-1])} or {allowed[-1]}, not {value!r}")
         if self.k < 1 or self.k > 50:
             raise InputError(f"k must be between 1 and 50, not {self.k}")
+        if self.store_url and not self.store_url.startswith(("postgresql://", "postgres://")):
+            raise InputError("RAG_STORE_URL must be a postgresql:// URL (unset: the files in RAG_INDEX_DIR)")
         if self.local_slots < 1 or self.local_threads < 1:
             raise InputError("RAG_LOCAL_SLOTS and RAG_LOCAL_THREADS must be at least 1")
 
@@ -237,4 +245,5 @@ _ENV = {  # variable: (field, conversion)
     "RAG_DEBUG": ("debug", _bool),
     "RAG_DATA_DIR": ("data_dir", Path), "RAG_API_KEY": ("api_key", str),
     "RAG_API_KEYS": ("api_keys", _keys), "RAG_API_MAX_BODY_KB": ("api_max_body_bytes", _kb),
+    "RAG_STORE_URL": ("store_url", str), "RAG_STORE_POOL": ("store_pool_size", int),
 }

@@ -87,15 +87,24 @@ def probe(url: str, timeout: float = 5.0) -> None:
         raise explain(exc, url) from None
 
 
-def make_pool(url: str, *, max_size: int = 4, name: str = "rag", settings: dict | None = None):
+def make_pool(url: str, *, max_size: int = 4, name: str = "rag", settings: dict | None = None,
+              vectors: bool = False):
     """A psycopg 3 pool to ``url`` (TCP or socket URI), opened lazily so a database that is
     down at start-up does not stop the caller; broken connections are dropped when taken.
-    ``settings`` are session settings (``SET name = value``) applied to each new connection."""
+    ``settings`` are session settings (``SET name = value``) applied to each new connection;
+    ``vectors`` registers pgvector's types (numpy arrays in and out) when the extension is there."""
     from psycopg_pool import ConnectionPool
 
     def configure(conn) -> None:
         for key, value in (settings or {}).items():
             conn.execute(f"SET {key} = {int(value) if isinstance(value, (int, float)) else repr(str(value))}")
+        if vectors:
+            from pgvector.psycopg import register_vector
+
+            try:
+                register_vector(conn)
+            except Exception:  # no extension yet: the store's readiness check says what to run
+                pass
 
     pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, name=name,
                           kwargs={"autocommit": True, "connect_timeout": 5,

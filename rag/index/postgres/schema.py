@@ -32,7 +32,7 @@ def _v1(dim: int) -> list[str]:
         f"INSERT INTO rag_manifest (dim) VALUES ({int(dim)})",
         """CREATE TABLE rag_documents (
              doc_id text PRIMARY KEY, source text NOT NULL, title text NOT NULL DEFAULT '',
-             content_hash text NOT NULL, n_chunks int NOT NULL,
+             content_hash text NOT NULL, n_chunks int NOT NULL, input text NOT NULL DEFAULT '',
              indexed_at timestamptz NOT NULL DEFAULT now())""",
         f"""CREATE TABLE rag_chunks (
              id bigserial PRIMARY KEY,
