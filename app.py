@@ -20,7 +20,7 @@ from rag.ingest import uploads
 from rag.serve import ChatSession, Keeper, ask, build_store, check_question, create_api_app, presenting, warm_up
 from rag.config import MODES, Settings
 from rag.engine import Engine
-from rag.errors import InputError, RagError
+from rag.errors import StoreUnavailableError, InputError, RagError
 
 EXAMPLES = [
     "How large is the trade volume between Iran and Iraq?",
@@ -221,7 +221,10 @@ def main() -> int:
         settings.upload_dir.mkdir(parents=True, exist_ok=True)
         engine = Engine(settings, inputs=[settings.seeds_dir, settings.upload_dir], log=log)
         log("loading the index…")
-        engine.load()
+        try:
+            engine.load()
+        except StoreUnavailableError as exc:  # serve anyway; questions retry the database
+            log(f"warning: {exc}; the app starts and connects when it is back")
         log("starting the language model…")
         warm_up(engine)
         log(presenting.status_text(engine.status()))

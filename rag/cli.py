@@ -1,4 +1,4 @@
-"""Command line: ``python -m rag index|search|ask|eval``.
+"""Command line: ``python -m rag index|search|ask|eval|store``.
 
 Exit codes: 0 success, 2 bad input or usage, 1 anything else. Errors are one line on
 stderr; no traceback reaches the user (set RAG_DEBUG=1 to see one).
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="index files, folders or JSON Lines corpora (default: seeds/)")
     p.add_argument("paths", nargs="*", type=Path)
     p.add_argument("--index-dir", type=Path)
+    p.add_argument("--store-url", help="a PostgreSQL database instead of the index folder (RAG_STORE_URL)")
 
     p = sub.add_parser("search", help="retrieve the passages for a query")
     p.add_argument("query")
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES)
     p.add_argument("--json", action="store_true")
     p.add_argument("--index-dir", type=Path)
+    p.add_argument("--store-url", help="a PostgreSQL database instead of the index folder (RAG_STORE_URL)")
 
     p = sub.add_parser("ask", help="answer a question with cited sources")
     p.add_argument("question")
@@ -51,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES)
     p.add_argument("--json", action="store_true")
     p.add_argument("--index-dir", type=Path)
+    p.add_argument("--store-url", help="a PostgreSQL database instead of the index folder (RAG_STORE_URL)")
+
+    from .index import add_store_arguments
+
+    add_store_arguments(sub.add_parser("store", help="database store: init, upgrade, status, copy"))
 
     p = sub.add_parser("feedback", help="feedback from the chat UI: export it as a battery")
     fsub = p.add_subparsers(dest="feedback_command", required=True, parser_class=_Parser)
@@ -77,6 +84,8 @@ def _settings(args) -> Settings:
     overrides = {}
     if getattr(args, "index_dir", None):
         overrides["index_dir"] = args.index_dir
+    if getattr(args, "store_url", None) and args.command != "store":
+        overrides["store_url"] = args.store_url
     if getattr(args, "k", None) is not None:
         overrides["k"] = args.k
     if getattr(args, "mode", None):
@@ -96,7 +105,9 @@ def cmd_index(args) -> int:
     settings = _settings(args)
     paths = args.paths or [settings.seeds_dir]
     _, report = index_paths(paths, settings, _embedder(settings), log=_log)
-    print(f"indexed into {settings.index_dir}: {report.summary()}")
+    from .index import safe_location
+
+    print(f"indexed into {safe_location(settings)}: {report.summary()}")
     return 0
 
 
@@ -183,6 +194,12 @@ def cmd_feedback(args) -> int:
     return 0
 
 
+def cmd_store(args) -> int:
+    from .index import run_store_command as run
+
+    return run(args, _settings(args), _log)
+
+
 def cmd_compare(args) -> int:
     from .evaluate import run_compare
 
@@ -190,7 +207,7 @@ def cmd_compare(args) -> int:
 
 
 COMMANDS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval,
-            "compare": cmd_compare, "feedback": cmd_feedback}
+            "compare": cmd_compare, "feedback": cmd_feedback, "store": cmd_store}
 
 
 def _debug() -> bool:

@@ -14,7 +14,7 @@ from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 from .answer import answer as answer_question, stream_answer
 from .config import Settings
-from .index import Embedder, IndexData, IndexReport, build_embedder, ensure_index, index_paths
+from .index import Embedder, IndexReport, IndexView, build_embedder, build_store, ensure_index, index_paths
 from .errors import IndexNotFoundError, RagError
 from .llm import DEFAULT_BASE_URL, DEFAULT_MODEL, LLM, LazyLLM, build_llm, resolve_style, safe_url
 from .models import Answer, Passage
@@ -60,25 +60,27 @@ class Engine:
         self._llm_lock = threading.Lock()
         self.inputs = [Path(p) for p in inputs] if inputs is not None else None
         self.log = log
-        self._data: IndexData | None = None
+        self.store = build_store(settings)
+        """Where the index lives (files or a shared database); one per engine, so one pool."""
+        self._data: IndexView | None = None
         self._update_lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
 
     # ------------------------------------------------------------------ index
-    def load(self) -> IndexData:
+    def load(self) -> IndexView:
         """Load the index, building it or bringing it up to date with the inputs first."""
         with self._update_lock:
             self._idle.clear()
             try:
                 if self.inputs is None:
-                    self._data = ensure_index(self.settings, self.embedder, log=self.log)
+                    self._data = ensure_index(self.settings, self.embedder, log=self.log, store=self.store)
                 else:
                     self._data = ensure_index(self.settings, self.embedder, log=self.log,
-                                              default_paths=self.existing_inputs())
+                                              default_paths=self.existing_inputs(), store=self.store)
                     if [str(p.resolve()) for p in self.existing_inputs()] != self._data.manifest.get("inputs"):
                         self._data, report = index_paths(self.existing_inputs(), self.settings, self.embedder,
-                                                         log=self.log)
+                                                         log=self.log, store=self.store)
                         self.log(report.summary())
             finally:
                 self._idle.set()
@@ -88,7 +90,7 @@ class Engine:
         return [p for p in (self.inputs or []) if p.exists()]
 
     @property
-    def data(self) -> IndexData:
+    def data(self) -> IndexView:
         if not self._idle.wait(self.settings.index_wait_seconds):
             raise IndexBusyError("the index is being updated; try again in a moment")
         if self._data is None:
@@ -107,7 +109,7 @@ class Engine:
             self._idle.clear()
             try:
                 self._data, report = index_paths(self.existing_inputs(), self.settings, self.embedder,
-                                                 log=self.log, progress=progress)
+                                                 log=self.log, progress=progress, store=self.store)
             finally:
                 self._idle.set()
         return report
@@ -163,6 +165,11 @@ class Engine:
 
     def status(self) -> dict:
         data = self._data
-        return {"llm": self.llm_description(), "embedder": self.embedder.name,
-                "documents": len(data.documents) if data else 0,
-                "chunks": len(data.chunks) if data else 0, "indexing": self.indexing}
+        out = {"llm": self.llm_description(), "embedder": self.embedder.name, "documents": 0, "chunks": 0,
+               "indexing": self.indexing, "store": self.store.location if self.store.shared else None}
+        try:
+            if data is not None:
+                out["documents"], out["chunks"] = len(data.documents), data.chunk_count
+        except RagError as exc:  # the database went away: say so, keep the page working
+            out["store_error"] = str(exc)
+        return out

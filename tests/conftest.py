@@ -127,3 +127,6 @@ def app_server(tmp_path_factory):
     finally:
         stop_process(proc, group=True)
         log.close()
+
+
+from pg_fixtures import backend, pg_server, pg_url, store_settings  # noqa: E402,F401  (shared fixtures)

@@ -1,4 +1,7 @@
-"""Retrieval: hybrid, dense and BM25 modes with the fake embedder; the real model on a small corpus."""
+"""Retrieval: hybrid, dense and BM25 modes with the fake embedder; the real model on a small corpus.
+
+Each test that takes ``retriever`` (or ``backend``) runs on both stores: the file index and a
+real PostgreSQL (tests/pg_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -21,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def retriever(docs_dir, settings):
+def retriever(docs_dir, store_settings):
     embedder = HashEmbedder()
-    data, _ = index_paths([docs_dir], settings, embedder, log=lambda m: None)
-    return Retriever(data, embedder, settings)
+    data, _ = index_paths([docs_dir], store_settings, embedder, log=lambda m: None)
+    return Retriever(data, embedder, store_settings)
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
@@ -42,8 +45,9 @@ def test_scores_are_what_each_mode_says(retriever):
     q = "capital of Germany"
     qvec = retriever.embedder.embed_query(q)
     for p in retriever.search(q, k=5, mode="dense"):
-        row = [c.chunk_id for c in retriever.data.chunks].index(p.chunk.chunk_id)
-        assert p.score == pytest.approx(float(np.asarray(retriever.data.vectors[row]) @ qvec), abs=1e-5)
+        chunks, vectors = retriever.data.document_chunks(p.chunk.doc_id)
+        row = [c.chunk_id for c in chunks].index(p.chunk.chunk_id)
+        assert p.score == pytest.approx(float(np.asarray(vectors[row]) @ qvec), abs=1e-5)
     bm25 = retriever.search(q, k=5, mode="bm25")
     assert bm25[0].chunk.doc_id == "berlin.md" and all(p.score == p.scores["bm25"] > 0 for p in bm25)
     hybrid = retriever.search(q, k=5, mode="hybrid")
@@ -53,7 +57,7 @@ def test_scores_are_what_each_mode_says(retriever):
 
 
 def test_k_is_respected_and_defaults_to_settings(retriever):
-    n = len(retriever.data.chunks)
+    n = retriever.data.chunk_count
     assert len(retriever.search("capital", k=1)) == 1
     assert len(retriever.search("capital", k=2)) == 2
     assert len(retriever.search("capital", k=50)) == n
@@ -76,10 +80,9 @@ def test_unknown_mode_is_an_input_error(retriever):
         retriever.search("capital", mode="magic")
 
 
-def test_rrf_fusion_is_selectable(docs_dir, settings):
-    embedder = HashEmbedder()
-    data, _ = index_paths([docs_dir], settings, embedder, log=lambda m: None)
-    passages = Retriever(data, embedder, settings.replace(fusion="rrf")).search("Brandenburg Gate", k=3)
+def test_rrf_fusion_is_selectable(retriever):
+    passages = Retriever(retriever.data, retriever.embedder,
+                         retriever.settings.replace(fusion="rrf")).search("Brandenburg Gate", k=3)
     assert passages[0].chunk.doc_id == "berlin.md" and passages[0].score < 1 / 60 * 1.01
 
 
@@ -98,14 +101,19 @@ REAL_CORPUS = {
 
 
 @pytest.mark.slow
-def test_real_model_retrieves_the_right_passage(tmp_path):
+def test_real_model_retrieves_the_right_passage(tmp_path, backend, request):
     from rag.index import build_embedder
 
     settings = Settings(index_dir=tmp_path / "idx", chunk_words=30)
+    if backend == "postgres":
+        from pg_fixtures import new_database
+
+        settings = settings.replace(store_url=new_database(request.getfixturevalue("pg_server")))
     embedder = build_embedder(settings)
     data, _ = index_paths([write_corpus(tmp_path / "docs", REAL_CORPUS)], settings, embedder, log=lambda m: None)
-    assert data.vectors.shape[1] == 384
-    np.testing.assert_allclose(np.linalg.norm(np.asarray(data.vectors), axis=1), 1.0, atol=1e-4)
+    vectors = np.concatenate([data.document_chunks(d)[1] for d in data.documents])
+    assert vectors.shape[1] == 384
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     retriever = Retriever(data, embedder, settings)
     cases = {
         "How do bees tell each other where food is?": "waggle dance",  # paraphrase: dense must carry it

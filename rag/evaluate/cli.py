@@ -29,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", nargs="+", type=Path, metavar="PATH",
                    help="index these documents first, into a run-local index (or --index-dir)")
     p.add_argument("--index-dir", type=Path)
+    p.add_argument("--store-url", help="a PostgreSQL database instead of the index folder (RAG_STORE_URL)")
     p.add_argument("--server", metavar="URL", help="ask a running app through its /ask API instead")
     p.add_argument("--api", metavar="URL", help="ask an OpenAI-compatible endpoint (this app's /v1) instead, "
                                                 "with each question's history (key: RAG_API_KEY)")
@@ -68,16 +69,17 @@ def code_version() -> str:
 
 def corpus_info(data, paths: list[Path] | None) -> dict:
     """Content hash of the indexed documents (ids and text hashes from the manifest)."""
-    docs = data.manifest.get("documents") or {}
+    docs = data.documents or {}
     digest = hashlib.sha256()
     for doc_id in sorted(docs):
         digest.update(f"{doc_id}\x00{docs[doc_id].get('hash', '')}\n".encode("utf-8", "surrogatepass"))
     return {"paths": [str(p) for p in (paths or data.manifest.get("inputs") or [])],
-            "sha256": digest.hexdigest(), "documents": len(docs), "chunks": len(data.chunks),
+            "sha256": digest.hexdigest(), "documents": len(docs), "chunks": data.chunk_count,
             "embedder": (data.manifest.get("embedder") or {}).get("name")}
 
 
 def run_config(settings: Settings, args, engine, remote: bool) -> dict:
+    from ..index import safe_location
     from ..llm import resolve_style
 
     cfg = {"k": settings.k, "mode": settings.mode, "retrieval_only": bool(args.retrieval_only),
@@ -85,7 +87,8 @@ def run_config(settings: Settings, args, engine, remote: bool) -> dict:
            "candidates": settings.candidates, "embed_model": settings.embed_model,
            "chunk_words": settings.chunk_words, "refusal_threshold": settings.refusal_threshold,
            "max_answer_tokens": settings.max_answer_tokens, "temperature": settings.temperature,
-           "workers": args.workers, "server": args.server, "api": args.api, "code_version": code_version()}
+           "workers": args.workers, "server": args.server, "api": args.api, "code_version": code_version(),
+           "store": safe_location(settings)}
     if not args.retrieval_only:
         cfg["llm"] = engine.llm_description()
         cfg["prompt_style"] = "(the app's)" if remote else resolve_style(settings)

@@ -6,8 +6,10 @@ from .embedding import BACKENDS, EMBEDDERS, Embedder, EmbedderOptions, Progress,
 from .indexing import IndexReport, embed_text, ensure_index, index_paths, stale_reason
 from .protocol import Candidates, IndexChange, IndexView, Store, build_store, safe_location
 from .store import IndexData
+from .store_cli import add_arguments as add_store_arguments, run as run_store_command
 
 __all__ = ["BACKENDS", "Candidates", "EMBEDDERS", "Embedder", "EmbedderOptions", "IndexChange", "IndexData",
-           "IndexReport", "IndexView", "Progress", "Store", "build_store", "safe_location",
+           "IndexReport", "IndexView", "Progress", "Store", "add_store_arguments", "build_store",
+           "run_store_command", "safe_location",
            "build_embedder", "bundled_model_path", "embed_text", "ensure_index", "index_paths",
            "dense", "stale_reason", "store"]

@@ -111,6 +111,9 @@ def warm_up(engine) -> None:
     the first question to report."""
     try:
         engine.search("warm up", k=1)
+    except RagError:  # a database that is down: the LLM still warms up
+        pass
+    try:
         llm = engine.llm
         if llm.style == "chat":
             llm.chat([{"role": "user", "content": "Say OK."}], max_tokens=1)

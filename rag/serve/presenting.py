@@ -170,6 +170,10 @@ def render_status(status: dict) -> str:
     line = (f"**LLM:** {escape_markdown(status.get('llm', '?'))} · "
             f"**Embeddings:** {escape_markdown(status.get('embedder', '?'))} · "
             f"**Index:** {int(status.get('documents', 0))} documents, {int(status.get('chunks', 0))} chunks")
+    if status.get("store"):
+        line += f" · **Store:** {escape_markdown(status['store'])}"
+    if status.get("store_error"):
+        line += " · *database unavailable*"
     if status.get("indexing"):
         line += " · *indexing…*"
     return line
@@ -178,7 +182,8 @@ def render_status(status: dict) -> str:
 def status_text(status: dict) -> str:
     """The status line as plain text, for the terminal."""
     return (f"LLM: {status.get('llm', '?')} · embeddings: {status.get('embedder', '?')} · "
-            f"index: {int(status.get('documents', 0))} documents, {int(status.get('chunks', 0))} chunks")
+            f"index: {int(status.get('documents', 0))} documents, {int(status.get('chunks', 0))} chunks"
+            + (f" in {status['store']}" if status.get("store") else ""))
 
 
 def documents_table(documents: list[dict], uploads: Iterable[str]) -> list[list]:

@@ -26,12 +26,14 @@ def safe_url(url: str) -> str:
         parts = urlsplit(url)
         query = parse_qs(parts.query)
         user = parts.username or (query.get("user") or [""])[0]
-        host = parts.hostname or (query.get("host") or ["localhost"])[0]
+        socket_dir = (query.get("host") or [""])[0]
+        host = parts.hostname or ("localhost" if socket_dir.startswith("/") else socket_dir) or "localhost"
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return "postgresql://(unparsable URL)"
     db = parts.path.lstrip("/") or user or "postgres"
-    return f"postgresql://{user + '@' if user else ''}{host}{port}/{db}"
+    where = f"?host={socket_dir}" if socket_dir.startswith("/") and not parts.hostname else ""
+    return f"postgresql://{user + '@' if user else ''}{host}{port}/{db}{where}"
 
 
 def _redact(text: str, url: str) -> str:

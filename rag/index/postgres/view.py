@@ -62,6 +62,11 @@ class PostgresIndex:
                                 "embedding FROM rag_chunks WHERE doc_id = %s ORDER BY id", (doc_id,)).fetchall()
         chunks = [Chunk(chunk_id=r[0], doc_id=r[1], text=r[2], start=r[3], end=r[4], source=r[5],
                         title=r[6], page=r[7]) for r in rows]
-        dim = self.store.dim or (len(rows[0][8]) if rows else 0)
-        return chunks, np.array([np.asarray(r[8], dtype=np.float32) for r in rows],
-                                dtype=np.float32).reshape(len(rows), dim)
+        vectors = [_array(r[8]) for r in rows]
+        dim = len(vectors[0]) if vectors else 0
+        return chunks, np.array(vectors, dtype=np.float32).reshape(len(rows), dim)
+
+
+def _array(value) -> np.ndarray:
+    """pgvector's loader gives numpy arrays or its Vector type, depending on the version."""
+    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.float32)
