@@ -8,12 +8,16 @@ safe URL (``postgresql://user@host/db``), never by the password.
 
 from __future__ import annotations
 
+import atexit
 import re
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 from ...errors import StoreAccessError, StoreUnavailableError
 
 SCHEMES = ("postgresql://", "postgres://")
+_POOLS: dict[tuple, object] = {}
+_POOLS_LOCK = threading.Lock()
 
 
 def is_postgres_url(value: str | None) -> bool:
@@ -115,3 +119,24 @@ def make_pool(url: str, *, max_size: int = 4, name: str = "rag", settings: dict 
                           timeout=10.0, reconnect_timeout=0)
     pool.open(wait=False)
     return pool
+
+
+def shared_pool(url: str, *, max_size: int = 4, name: str = "rag", settings: dict | None = None,
+                vectors: bool = False):
+    """The process's one pool for (url, name): stores built more than once share it."""
+    key = (url, name)
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None or pool.closed:
+            pool = _POOLS[key] = make_pool(url, max_size=max_size, name=name, settings=settings, vectors=vectors)
+        return pool
+
+
+def close_pools() -> None:
+    with _POOLS_LOCK:
+        for pool in _POOLS.values():
+            pool.close()
+        _POOLS.clear()
+
+
+atexit.register(close_pools)

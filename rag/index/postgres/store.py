@@ -17,7 +17,7 @@ from typing import Iterator
 from ...errors import IndexLockedError, IndexNotFoundError, StoreError, StoreSchemaError
 from ..protocol import IndexChange
 from . import schema, writes
-from .connection import explain, make_pool, probe, safe_url
+from .connection import explain, probe, safe_url, shared_pool
 from .view import PostgresIndex
 
 LOCK_KEY = 0x7261_6721  # "rag!": the advisory lock that serialises indexers
@@ -46,8 +46,8 @@ class PostgresStore:
     @property
     def pool(self):
         if self._pool is None:
-            self._pool = make_pool(self.url, max_size=self.pool_size, name="rag-store",
-                                   settings={"hnsw.ef_search": EF_SEARCH}, vectors=True)
+            self._pool = shared_pool(self.url, max_size=self.pool_size, name="rag-store",
+                                     settings={"hnsw.ef_search": EF_SEARCH}, vectors=True)
         return self._pool
 
     @contextmanager
@@ -66,6 +66,7 @@ class PostgresStore:
             raise explain(exc, self.url) from None
 
     def close(self) -> None:
+        """Close this process's pool to the database (other stores on it reopen one)."""
         if self._pool is not None:
             self._pool.close()
             self._pool = None
