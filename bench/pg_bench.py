@@ -140,7 +140,8 @@ def scale(n: int, settings, index_dir: Path, url: str, log, queries: int = 300) 
     out: dict = {"chunks": n, "build_s": round(time.perf_counter() - t, 1)}
     log(f"  scale: {n} chunks written and indexed (HNSW + GIN) in {out['build_s']} s")
     rng = np.random.default_rng(1)
-    qs = [c.text.split(".")[0] for c in (data.chunks[i] for i in rng.choice(data.chunk_count, queries, replace=False))]
+    qs = [f"{i} " + " ".join(data.chunks[i].text.split()[:8])
+          for i in rng.choice(data.chunk_count, queries, replace=False)]
     qv = np.stack([base[i] for i in rng.choice(len(base), queries, replace=False)])
     exact = np.argsort(-(qv @ vectors.T), axis=1)[:, :10]
     with store.connection() as conn:

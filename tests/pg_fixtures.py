@@ -72,3 +72,75 @@ def store_settings(backend, tmp_path, request) -> Settings:
         return base
     # dim 64: the HashEmbedder the unit tests index with
     return base.replace(store_url=new_database(request.getfixturevalue("pg_server"), dim=64))
+
+
+class TcpServer:
+    """A PostgreSQL of our own, listening on 127.0.0.1:port (and a socket), that tests stop and
+    start again (faults), with a password-checked role ``pwuser`` (password ``right-pw``).
+    Initialised by pgserver, then run through its pg_ctl as the user pgserver uses."""
+
+    def __init__(self):
+        import pgserver
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        from conftest import free_port
+
+        server, self.folder = start_server("rag-pgtcp-")
+        self.data = server.pgdata
+        self.user = server.system_user  # 'pgserver' when we run as root, else None
+        server.cleanup()
+        hba = self.data / "pg_hba.conf"
+        hba.write_text("host all pwuser 127.0.0.1/32 scram-sha-256\nlocal all pwuser scram-sha-256\n"
+                       + hba.read_text())
+        self.port = free_port()
+        self.pg_ctl = str(POSTGRES_BIN_PATH / "pg_ctl")
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.start()
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("CREATE ROLE pwuser LOGIN PASSWORD 'right-pw'")
+        del pgserver
+
+    def _ctl(self, *args) -> None:
+        import subprocess
+
+        subprocess.run([self.pg_ctl, "-D", str(self.data), "-w", *args], check=True, timeout=60,
+                       user=self.user, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def start(self) -> None:
+        self._ctl("-o", f"-h 127.0.0.1 -p {self.port} -k {self.data}", "-l", str(self.data / "server.log"), "start")
+
+    def stop(self) -> None:
+        self._ctl("-m", "fast", "stop")
+
+    def url_for(self, db: str, user: str = "postgres", password: str | None = None) -> str:
+        auth = user + (f":{password}" if password else "")
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/{db}"
+
+    def new_database(self, owner: str = "postgres", init: bool = True, dim: int = 384) -> str:
+        import psycopg
+
+        from rag.index.postgres import schema
+
+        name = f"rag_tcp_{next(_counter)}"
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name} OWNER {owner}")
+        if init:
+            with psycopg.connect(self.url_for(name), autocommit=True) as conn:
+                schema.migrate(conn, dim)
+        return self.url_for(name)
+
+    def close(self) -> None:
+        try:
+            self.stop()
+        except Exception:
+            pass
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def tcp_server():
+    server = TcpServer()
+    yield server
+    server.close()

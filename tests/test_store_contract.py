@@ -97,7 +97,10 @@ def test_a_failed_write_leaves_the_previous_index(docs_dir, store_settings, embe
     if backend == "files":
         monkeypatch.setattr(files, "write", functools.partial(files.write, _fail_after="dense.faiss"))
     else:
-        store._fail_after = "chunks"
+        def crash():
+            raise OSError("simulated crash after the chunks were written")
+
+        store._after_chunks = crash
     with pytest.raises(OSError, match="simulated crash"):
         index_paths([docs_dir], store_settings, embedder, store=store, **quiet)
     after = build_store(store_settings).load()

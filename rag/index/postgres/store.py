@@ -36,7 +36,7 @@ class PostgresStore:
         self.dim = dim
         self._pool = None
         self._writer = None
-        self._fail_after: str | None = None  # tests: raise after this step of apply()
+        self._after_chunks = None  # tests: called inside the write transaction (crash, pause)
 
     @classmethod
     def for_settings(cls, settings) -> "PostgresStore":
@@ -109,7 +109,7 @@ class PostgresStore:
     def apply(self, previous, change: IndexChange) -> PostgresIndex:
         if self._writer is None:
             raise StoreError("apply() must run under lock()")
-        writes.apply(self._writer, change, fail_after=self._fail_after)
+        writes.apply(self._writer, change, after_chunks=self._after_chunks)
         return PostgresIndex(self)
 
 

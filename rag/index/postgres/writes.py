@@ -18,6 +18,10 @@ from ..protocol import IndexChange
 CHUNK_COLUMNS = ("chunk_id", "doc_id", "text", "source", "title", "start_char", "end_char", "page",
                  "embedding", "lexemes", "n_tokens")
 CHUNK_TYPES = ("text", "text", "text", "text", "text", "int4", "int4", "int4", "vector", "text", "int4")
+BULK_ROWS = 20_000
+"""A first build or copy at least this big drops the HNSW and GIN indexes and builds them
+once after COPY (inside the same transaction): faster than updating them row by row."""
+_INDEXES = {"rag_chunks_embedding": "USING hnsw (embedding vector_cosine_ops)", "rag_chunks_tsv": "USING gin (tsv)"}
 _TERMS_OF_TOUCHED = "SELECT c.tsv FROM rag_chunks c JOIN rag_touched t USING (doc_id)"
 
 
@@ -28,7 +32,8 @@ def lexemes(tokenizer: Tokenizer, chunk) -> list[str]:
     return tokenizer(embed_text(chunk))
 
 
-def apply(conn, change: IndexChange, fail_after: str | None = None) -> None:
+def apply(conn, change: IndexChange, after_chunks=None) -> None:
+    """``after_chunks()`` runs inside the transaction once the chunks are in (tests: crash there)."""
     manifest = change.manifest
     dim = int(conn.execute("SELECT dim FROM rag_manifest").fetchone()[0])
     want = int(manifest["embedder"]["dim"])
@@ -48,13 +53,21 @@ def apply(conn, change: IndexChange, fail_after: str | None = None) -> None:
                              FROM ts_stat('{_TERMS_OF_TOUCHED}') s WHERE t.term = s.word""")
             conn.execute("DELETE FROM rag_documents WHERE doc_id IN (SELECT doc_id FROM rag_touched)")
             conn.execute("TRUNCATE rag_touched")
+        bulk = change.replace_all and sum(len(cs) for cs, _ in change.put.values()) >= BULK_ROWS
+        if bulk:  # readers wait for COMMIT (the table is locked), they never see a partial index
+            conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            for name in _INDEXES:
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
         if change.put:
             _insert(conn, change)
-            if fail_after == "chunks":
-                raise OSError("simulated crash after the chunks were written")
+            if after_chunks is not None:
+                after_chunks()
             _fill_touched(conn, set(change.put))
             conn.execute(f"""INSERT INTO rag_terms SELECT word, ndoc FROM ts_stat('{_TERMS_OF_TOUCHED}')
                              ON CONFLICT (term) DO UPDATE SET df = rag_terms.df + EXCLUDED.df""")
+        if bulk:
+            for name, how in _INDEXES.items():
+                conn.execute(f"CREATE INDEX {name} ON rag_chunks {how}")
         conn.execute("DELETE FROM rag_terms WHERE df <= 0")
         conn.execute("""UPDATE rag_manifest SET model = %s, settings = %s, updated_at = now(),
                           n_documents = (SELECT count(*) FROM rag_documents),
