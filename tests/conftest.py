@@ -129,4 +129,4 @@ def app_server(tmp_path_factory):
         log.close()
 
 
-from pg_fixtures import backend, pg_server, pg_url, store_settings  # noqa: E402,F401  (shared fixtures)
+from pg_fixtures import backend, pg_server, pg_url, store_settings, tcp_server  # noqa: E402,F401  (shared fixtures)

@@ -73,9 +73,12 @@ def explain(exc: Exception, url: str, action: str = "connect to") -> Exception:
                                     f"ask a superuser to run CREATE EXTENSION vector; there")
         return StoreAccessError(f"the server behind {where} has no pgvector extension: install pgvector "
                                 f"(https://github.com/pgvector/pgvector) on it")
-    if state == "42501" or "permission denied" in low:
+    if (state == "42501" or "permission denied" in low) and "for schema" in low:
         return StoreAccessError(f"permission denied in {where}: {detail[:160]}; grant the role CREATE on the "
                                 f"schema, or run python -m rag store init as the database owner")
+    if state == "42501" or "permission denied" in low:
+        return StoreAccessError(f"permission denied in {where}: {detail[:160]}; grant this role SELECT, INSERT, "
+                                f"UPDATE and DELETE on the rag_ tables (and their sequences), or use the owner's role")
     if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)) or state.startswith(("08", "57")):
         reason = detail.split(":")[-1].strip()[:120] if detail else type(exc).__name__
         return StoreUnavailableError(f"the database {where} is unavailable ({reason}); "
@@ -99,7 +102,12 @@ def make_pool(url: str, *, max_size: int = 4, name: str = "rag", settings: dict 
     down at start-up does not stop the caller; broken connections are dropped when taken.
     ``settings`` are session settings (``SET name = value``) applied to each new connection;
     ``vectors`` registers pgvector's types (numpy arrays in and out) when the extension is there."""
+    import logging
+
     from psycopg_pool import ConnectionPool
+
+    # The pool logs each failed reconnection attempt; the store reports failures itself, once.
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
     def configure(conn) -> None:
         for key, value in (settings or {}).items():
@@ -116,7 +124,7 @@ def make_pool(url: str, *, max_size: int = 4, name: str = "rag", settings: dict 
                           kwargs={"autocommit": True, "connect_timeout": 5,
                                   "application_name": f"{name}"},
                           configure=configure, check=ConnectionPool.check_connection,
-                          timeout=10.0, reconnect_timeout=0)
+                          timeout=4.0, reconnect_timeout=0)
     pool.open(wait=False)
     return pool
 
@@ -128,6 +136,7 @@ def shared_pool(url: str, *, max_size: int = 4, name: str = "rag", settings: dic
     with _POOLS_LOCK:
         pool = _POOLS.get(key)
         if pool is None or pool.closed:
+            probe(url)  # the real reason now (down, wrong password...), not a pool timeout later
             pool = _POOLS[key] = make_pool(url, max_size=max_size, name=name, settings=settings, vectors=vectors)
         return pool
 
