@@ -15,7 +15,7 @@ from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 from .answer import answer as answer_question, stream_answer
 from .config import Settings
 from .index import Embedder, IndexReport, IndexView, build_embedder, build_store, ensure_index, index_paths
-from .errors import IndexNotFoundError, RagError
+from .errors import IndexLockedError, IndexNotFoundError, RagError
 from .llm import DEFAULT_BASE_URL, DEFAULT_MODEL, LLM, LazyLLM, build_llm, resolve_style, safe_url
 from .models import Answer, Passage
 from .retrieve import CachedEmbedder, Retriever
@@ -75,6 +75,8 @@ class Engine:
             try:
                 if self.inputs is None:
                     self._data = ensure_index(self.settings, self.embedder, log=self.log, store=self.store)
+                elif self.store.shared:
+                    self._data = self._sync_shared()
                 else:
                     self._data = ensure_index(self.settings, self.embedder, log=self.log,
                                               default_paths=self.existing_inputs(), store=self.store)
@@ -85,6 +87,21 @@ class Engine:
             finally:
                 self._idle.set()
         return self._data
+
+    def _sync_shared(self) -> IndexView:
+        """A replica's start on a shared store: index its inputs unless another replica is
+        writing right now, in which case it serves the database as it is."""
+        try:
+            data = ensure_index(self.settings, self.embedder, log=self.log,
+                                default_paths=self.existing_inputs(), store=self.store)
+            data, report = index_paths(self.existing_inputs(), self.settings, self.embedder,
+                                       log=self.log, store=self.store)
+            if report.wrote:
+                self.log(report.summary())
+            return data
+        except IndexLockedError as exc:
+            self.log(f"warning: {exc}; serving the index as it is")
+            return self.store.load()
 
     def existing_inputs(self) -> list[Path]:
         return [p for p in (self.inputs or []) if p.exists()]
