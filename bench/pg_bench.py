@@ -9,6 +9,7 @@ import numpy as np
 
 from rag.index.postgres import PostgresStore, schema
 from rag.index.postgres.view import PostgresIndex
+from rag.index.postgres.writes import split_lexemes
 from rag.index.protocol import Candidates, IndexChange
 from rag.models import Chunk
 from rag.retrieval import Retriever
@@ -68,7 +69,7 @@ class TsRankIndex(PostgresIndex):
       ORDER BY c.id"""
 
     def candidates(self, qvec, query, n, mode):
-        lexemes = self._tokenizer(query)
+        lexemes = split_lexemes(self._tokenizer(query))
         if not lexemes:
             return super().candidates(qvec, query, n, mode)
         with self.store.connection() as conn:

@@ -79,7 +79,7 @@ def test_upgrading_from_version_1_backfills_the_bm25_statistics(pg_server, tmp_p
     before = [(p.chunk.chunk_id, round(p.scores["bm25"], 5)) for p in
               Retriever(data, embedder, settings).search("capital of France", mode="bm25")]
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE rag_terms; ALTER TABLE rag_chunks DROP COLUMN n_tokens; "
+        conn.execute("DROP TABLE rag_terms; ALTER TABLE rag_chunks DROP COLUMN n_tokens, DROP COLUMN tf; "
                      "ALTER TABLE rag_manifest DROP COLUMN n_tokens; DELETE FROM rag_schema WHERE version = 2")
         assert schema.migrate(conn, 64) == [2]
     after = [(p.chunk.chunk_id, round(p.scores["bm25"], 5)) for p in

@@ -8,8 +8,8 @@ because many replicas share one database.
 Tables (all ``rag_``-prefixed so they can share a database with other stores):
 ``rag_schema`` (applied versions), ``rag_manifest`` (one row: embedding model, dimension,
 chunking settings, counts), ``rag_documents``, ``rag_chunks`` (text, offsets, page,
-``vector(dim)``, the BM25 tokens and a generated ``tsvector``), ``rag_terms`` (document
-frequency of every lexeme, for BM25).
+``vector(dim)``, the BM25 tokens with their term frequencies and count, and a ``tsvector``
+generated from the tokens), ``rag_terms`` (document frequency of every lexeme, for BM25).
 """
 
 from __future__ import annotations
@@ -50,13 +50,17 @@ def _v1(dim: int) -> list[str]:
 
 
 def _v2(dim: int) -> list[str]:
-    # BM25 needs each chunk's length and each lexeme's document frequency; ts_rank_cd is
-    # not BM25 and mixes badly with cosine in the fusion.
+    # BM25 needs each chunk's term frequencies and length and each lexeme's document
+    # frequency (ts_rank_cd is not BM25 and mixes badly with cosine in the fusion). The
+    # indexer writes them with the chunk; chunks of a version-1 database get them from
+    # their tsvector here.
     return [
-        "ALTER TABLE rag_chunks ADD COLUMN n_tokens int",
-        """UPDATE rag_chunks c SET n_tokens = (SELECT coalesce(sum(cardinality(u.positions)), 0)
-                                               FROM unnest(c.tsv) u)""",
-        "ALTER TABLE rag_chunks ALTER COLUMN n_tokens SET NOT NULL",
+        "ALTER TABLE rag_chunks ADD COLUMN tf jsonb, ADD COLUMN n_tokens int",
+        """UPDATE rag_chunks c SET
+             tf = (SELECT coalesce(jsonb_object_agg(lexeme, coalesce(cardinality(positions), 1)), '{}')
+                   FROM unnest(c.tsv)),
+             n_tokens = (SELECT coalesce(sum(coalesce(cardinality(positions), 1)), 0) FROM unnest(c.tsv))""",
+        "ALTER TABLE rag_chunks ALTER COLUMN tf SET NOT NULL, ALTER COLUMN n_tokens SET NOT NULL",
         "ALTER TABLE rag_manifest ADD COLUMN n_tokens bigint NOT NULL DEFAULT 0",
         "UPDATE rag_manifest SET n_tokens = (SELECT coalesce(sum(n_tokens), 0) FROM rag_chunks)",
         "CREATE TABLE rag_terms (term text PRIMARY KEY, df int NOT NULL)",

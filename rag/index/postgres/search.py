@@ -1,60 +1,66 @@
 """Hybrid candidates in one SQL statement: pgvector's HNSW top n and BM25 top n.
 
 The lexical side is real BM25 (the file backend's formula and parameters: Lucene IDF,
-k1 1.2, b 0.75) computed in the database over the chunks the GIN index finds for the
-query's lexemes, from each chunk's term frequencies (its ``tsvector`` positions), its
-length and ``rag_terms``' document frequencies. ``ts_rank_cd`` is not BM25: its scale and
-its notion of relevance differ, and it lost hybrid hit@5 when fused (bench/postgres.py).
-Both sides score every candidate, so the retriever's fusion is the same as for files.
+k1 1.2, b 0.75) computed in the database from each chunk's term frequencies and length
+(generated from its ``tsvector``) and ``rag_terms``' document frequencies. ``ts_rank_cd``
+is not BM25: its scale and its notion of relevance differ, and fused with cosine it lost
+hit@5 on squad-dev-half-a (bench/postgres.py). Every candidate, dense or lexical, gets
+both scores, so the retriever's fusion is the same as for files.
+
+Which chunks BM25 ranks: those the GIN index finds for the query's rarest lexemes, taken
+rarest first until their document frequencies add up to ``LEXICAL_POOL`` (the rarest one
+always). Below that many matches (any index up to a few thousand chunks) this is every
+chunk that shares a lexeme with the query, so the ranking is exact; on large indexes the
+common words still count in every candidate's score but don't make chunks candidates.
 """
 
 from __future__ import annotations
 
 K1, B = 1.2, 0.75
+LEXICAL_POOL = 2_000
+"""Chunks whose BM25 is computed to pick the lexical top n (bench/postgres.py: p50 at 100,000)."""
+
+_TERMS = """
+q AS (SELECT to_tsvector('simple', %(lexemes)s) AS v),
+stats AS (SELECT n_chunks, greatest(n_tokens::float8 / greatest(n_chunks, 1), 1e-9) AS avgdl FROM rag_manifest),
+terms AS (SELECT u.lexeme AS term, t.df,
+                 cardinality(u.positions) * ln(1 + (stats.n_chunks - t.df + 0.5) / (t.df + 0.5)) AS idf
+          FROM q, unnest(q.v) u JOIN rag_terms t ON t.term = u.lexeme, stats)"""
 
 _LEXICAL = """
-q AS (SELECT to_tsvector('simple', %(lexemes)s) AS v),
-qt AS (SELECT u.lexeme AS term, cardinality(u.positions) AS times FROM q, unnest(q.v) u),
-terms AS (SELECT qt.term, qt.times * ln(1 + (m.n_chunks - t.df + 0.5) / (t.df + 0.5)) AS idf
-          FROM qt JOIN rag_terms t ON t.term = qt.term CROSS JOIN rag_manifest m),
-tsq AS (SELECT replace(strip(v)::text, ''' ''', ''' | ''')::tsquery AS query FROM q),
-lex_all AS (
-  SELECT c.id, sum(terms.idf * cardinality(u.positions)
-                   / (cardinality(u.positions) + %(k1)s * (1 - %(b)s + %(b)s * c.n_tokens / m.avgdl))) AS score
-  FROM tsq, rag_chunks c CROSS JOIN LATERAL unnest(c.tsv) u
-  JOIN terms ON terms.term = u.lexeme
-  CROSS JOIN (SELECT greatest(n_tokens::float8 / greatest(n_chunks, 1), 1e-9) AS avgdl FROM rag_manifest) m
-  WHERE c.tsv @@ tsq.query
-  GROUP BY c.id),
-lex AS (SELECT id FROM lex_all ORDER BY score DESC, id LIMIT %(n)s)"""
+picked AS (SELECT term FROM (SELECT term, df, sum(df) OVER (ORDER BY df, term) AS running FROM terms) r
+           WHERE running - df < %(pool)s),
+tsq AS (SELECT string_agg(quote_literal(term), ' | ')::tsquery AS query FROM picked),
+lex AS (SELECT c.id FROM rag_chunks c, tsq, stats WHERE c.tsv @@ tsq.query
+        ORDER BY {bm25} DESC, c.id LIMIT %(n)s)"""
 
 _DENSE = """
 dense AS (SELECT id FROM rag_chunks ORDER BY embedding <=> %(qvec)s LIMIT %(n)s)"""
 
+_BM25 = """(SELECT coalesce(sum(terms.idf * x.tf / (x.tf + %(k1)s * (1 - %(b)s + %(b)s * c.n_tokens / stats.avgdl))), 0)
+            FROM terms, LATERAL (SELECT (c.tf ->> terms.term)::float8 AS tf) x WHERE x.tf IS NOT NULL)"""
+
 _SELECT = """
 SELECT c.id, c.chunk_id, c.doc_id, c.text, c.start_char, c.end_char, c.source, c.title, c.page,
        1 - (c.embedding <=> %(qvec)s) AS cosine, {bm25} AS bm25
-FROM ({ids}) cand JOIN rag_chunks c ON c.id = cand.id {join}
+FROM rag_chunks c, stats
+WHERE c.id = ANY(ARRAY({ids}))
 ORDER BY c.id"""
 
 
 def candidates_sql(mode: str, has_terms: bool) -> str:
     """The statement for ``mode`` (hybrid, dense, bm25); without query terms, dense only."""
-    parts, ids = [], []
+    parts, ids = [_TERMS], []
     if mode in ("hybrid", "dense"):
         parts.append(_DENSE)
         ids.append("SELECT id FROM dense")
-    if has_terms:
-        parts.append(_LEXICAL)
-        if mode in ("hybrid", "bm25"):
-            ids.append("SELECT id FROM lex")
+    if has_terms and mode in ("hybrid", "bm25"):
+        parts.append(_LEXICAL.format(bm25=_BM25))
+        ids.append("SELECT id FROM lex")
     if not ids:
         return ""
-    select = _SELECT.format(ids=" UNION ".join(ids),
-                            bm25="coalesce(l.score, 0)" if has_terms else "0::float8",
-                            join="LEFT JOIN lex_all l ON l.id = c.id" if has_terms else "")
-    return "WITH " + ",".join(parts) + select
+    return "WITH " + ",".join(parts) + _SELECT.format(ids=" UNION ".join(ids), bm25=_BM25)
 
 
 def params(qvec, lexemes: list[str], n: int) -> dict:
-    return {"qvec": qvec, "lexemes": " ".join(lexemes), "n": int(n), "k1": K1, "b": B}
+    return {"qvec": qvec, "lexemes": " ".join(lexemes), "n": int(n), "k1": K1, "b": B, "pool": LEXICAL_POOL}

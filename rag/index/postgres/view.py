@@ -10,6 +10,7 @@ from ...lexical import Tokenizer
 from ...models import Chunk
 from ..protocol import Candidates
 from .search import candidates_sql, params
+from .writes import split_lexemes
 
 
 class PostgresIndex:
@@ -42,7 +43,7 @@ class PostgresIndex:
             return int(conn.execute("SELECT n_chunks FROM rag_manifest").fetchone()[0])
 
     def candidates(self, qvec: np.ndarray, query: str, n: int, mode: str) -> Candidates:
-        lexemes = self._tokenizer(query)
+        lexemes = split_lexemes(self._tokenizer(query))
         sql = candidates_sql(mode, bool(lexemes))
         if not sql:
             return Candidates.empty()

@@ -8,16 +8,18 @@ manifest row's counts are updated. Readers keep seeing the previous state until 
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
+from psycopg.types.json import Jsonb
 
 from ...errors import StoreSchemaError
 from ...lexical import Tokenizer
 from ..protocol import IndexChange
 
 CHUNK_COLUMNS = ("chunk_id", "doc_id", "text", "source", "title", "start_char", "end_char", "page",
-                 "embedding", "lexemes", "n_tokens")
-CHUNK_TYPES = ("text", "text", "text", "text", "text", "int4", "int4", "int4", "vector", "text", "int4")
+                 "embedding", "lexemes", "tf", "n_tokens")
+CHUNK_TYPES = ("text", "text", "text", "text", "text", "int4", "int4", "int4", "vector", "text", "jsonb", "int4")
 BULK_ROWS = 20_000
 """A first build or copy at least this big drops the HNSW and GIN indexes and builds them
 once after COPY (inside the same transaction): faster than updating them row by row."""
@@ -26,10 +28,16 @@ _TERMS_OF_TOUCHED = "SELECT c.tsv FROM rag_chunks c JOIN rag_touched t USING (do
 
 
 def lexemes(tokenizer: Tokenizer, chunk) -> list[str]:
-    """The BM25 tokens of a chunk, exactly as the file backend's BM25 sees them."""
+    """The BM25 tokens of a chunk as the file backend's BM25 sees them, split where
+    PostgreSQL's text parser would split them (underscores), so that the generated tsvector,
+    the term frequencies and the query all hold the same lexemes."""
     from ...indexing import embed_text
 
-    return tokenizer(embed_text(chunk))
+    return split_lexemes(tokenizer(embed_text(chunk)))
+
+
+def split_lexemes(tokens: list[str]) -> list[str]:
+    return [part for token in tokens for part in token.split("_") if part]
 
 
 def apply(conn, change: IndexChange, after_chunks=None) -> None:
@@ -102,6 +110,7 @@ def copy_chunks(conn, rows) -> int:
         for c, vector in rows:
             tokens = lexemes(tokenizer, c)
             copy.write_row((c.chunk_id, c.doc_id, c.text, c.source, c.title, c.start, c.end, c.page,
-                            np.asarray(vector, dtype=np.float32), " ".join(tokens), len(tokens)))
+                            np.asarray(vector, dtype=np.float32), " ".join(tokens), Jsonb(Counter(tokens)),
+                            len(tokens)))
             n += 1
     return n
