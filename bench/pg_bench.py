@@ -12,7 +12,7 @@ from rag.index.postgres.view import PostgresIndex
 from rag.index.postgres.writes import split_lexemes
 from rag.index.protocol import Candidates, IndexChange
 from rag.models import Chunk
-from rag.retrieval import Retriever
+from rag.retrieve import Retriever
 
 from .common import hit, latency, read_jsonl
 from .scale import LookupEmbedder, recall_at, synthetic_texts, synthetic_vectors
@@ -29,9 +29,9 @@ def fresh_schema(url: str, dim: int = 384) -> None:
 
 
 def file_index(corpus: Path, settings, index_dir: Path, log):
-    from rag import store as files
-    from rag.embedding import build_embedder
-    from rag.indexing import index_paths
+    from rag.index import store as files
+    from rag.index import build_embedder
+    from rag.index.indexing import index_paths
 
     embedder = build_embedder(settings)
     if files.exists(index_dir):
@@ -119,7 +119,7 @@ def half_a(args, settings, index_dir: Path, url: str, log) -> dict:
 
 
 def scale(n: int, settings, index_dir: Path, url: str, log, queries: int = 300) -> dict:
-    from rag import store as files
+    from rag.index import store as files
 
     data = files.load(index_dir)
     base = np.asarray(data.vectors, dtype=np.float32)

@@ -32,12 +32,12 @@ from rag.models import Chunk  # noqa: E402
 
 
 def build(work: Path, half_a_index: Path, n: int, url: str, log) -> dict:
-    from rag import store as files
-    from rag.embedding import build_embedder
+    from rag.index import store as files
+    from rag.index import build_embedder
     from rag.index.files import FileStore
     from rag.index.postgres import PostgresStore
     from rag.index.protocol import IndexChange
-    from rag.indexing import index_paths, input_fingerprint, settings_fingerprint
+    from rag.index.indexing import index_paths, input_fingerprint, settings_fingerprint
 
     from .pg_bench import fresh_schema
     from .scale import synthetic_texts, synthetic_vectors

@@ -16,11 +16,11 @@ import pytest
 
 from pg_fixtures import new_database
 from rag.config import Settings
-from rag.embedding import HashEmbedder
+from rag.testing import HashEmbedder
 from rag.errors import IndexLockedError, StoreSchemaError
 from rag.index.postgres import PostgresStore, safe_url, schema
-from rag.indexing import ensure_index, index_paths
-from rag.retrieval import Retriever
+from rag.index.indexing import ensure_index, index_paths
+from rag.retrieve import Retriever
 
 ROOT = Path(__file__).resolve().parent.parent
 quiet = {"log": lambda m: None}
@@ -128,9 +128,9 @@ def test_a_database_of_another_model_is_refused_naming_it(pg_server, tmp_path, d
 PAUSING_INDEXER = textwrap.dedent("""
     import sys, time
     from rag.config import Settings
-    from rag.embedding import HashEmbedder
+    from rag.testing import HashEmbedder
     from rag.index.postgres import PostgresStore
-    from rag.indexing import index_paths
+    from rag.index.indexing import index_paths
     store = PostgresStore(sys.argv[1])
     def pause():
         print("PAUSED", flush=True)

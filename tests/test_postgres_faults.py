@@ -16,11 +16,11 @@ import psycopg
 import pytest
 
 from rag.config import Settings
-from rag.embedding import HashEmbedder
+from rag.testing import HashEmbedder
 from rag.engine import Engine
 from rag.errors import StoreAccessError, StoreSchemaError, StoreUnavailableError
 from rag.index.postgres import PostgresStore
-from rag.indexing import index_paths
+from rag.index.indexing import index_paths
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent

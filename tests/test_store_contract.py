@@ -10,12 +10,12 @@ import functools
 import numpy as np
 import pytest
 
-from rag import store as files
-from rag.embedding import HashEmbedder
+from rag.index import store as files
+from rag.testing import HashEmbedder
 from rag.errors import IndexLockedError, IndexNotFoundError
 from rag.index.protocol import build_store
-from rag.indexing import embed_text, index_paths
-from rag.retrieval import Retriever
+from rag.index.indexing import embed_text, index_paths
+from rag.retrieve import Retriever
 
 quiet = {"log": lambda m: None}
 

@@ -1,4 +1,4 @@
-"""The file backend of the store seam: versioned folders in ``embeddings/`` (rag.store)."""
+"""The file backend of the store seam: versioned folders in ``embeddings/`` (rag.index.store)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The index store seam: what indexing, retrieval and the app need from a backend.
 
-Two backends satisfy it: the files in ``embeddings/`` (rag.store, the embedded default)
+Two backends satisfy it: the files in ``embeddings/`` (rag.index.store, the embedded default)
 and a PostgreSQL + pgvector database that many app replicas share
 (rag.index.postgres, chosen by ``RAG_STORE_URL`` / ``--store-url``). Nothing above this
 seam knows which one it talks to; :func:`build_store` is the one place that picks.

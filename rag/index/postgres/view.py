@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from ...lexical import Tokenizer
+from ..lexical import Tokenizer
 from ...models import Chunk
 from ..protocol import Candidates
 from .search import candidates_sql, params

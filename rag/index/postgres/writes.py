@@ -14,7 +14,7 @@ import numpy as np
 from psycopg.types.json import Jsonb
 
 from ...errors import StoreSchemaError
-from ...lexical import Tokenizer
+from ..lexical import Tokenizer
 from ..protocol import IndexChange
 
 CHUNK_COLUMNS = ("chunk_id", "doc_id", "text", "source", "title", "start_char", "end_char", "page",
@@ -31,7 +31,7 @@ def lexemes(tokenizer: Tokenizer, chunk) -> list[str]:
     """The BM25 tokens of a chunk as the file backend's BM25 sees them, split where
     PostgreSQL's text parser would split them (underscores), so that the generated tsvector,
     the term frequencies and the query all hold the same lexemes."""
-    from ...indexing import embed_text
+    from ..indexing import embed_text
 
     return split_lexemes(tokenizer(embed_text(chunk)))
 
