@@ -29,11 +29,10 @@ the retriever asks for; 100 measured recall@10 >= 0.95 on 100,000 chunks, bench/
 class PostgresStore:
     shared = True
 
-    def __init__(self, url: str, *, pool_size: int = 4, dim: int | None = None):
+    def __init__(self, url: str, *, pool_size: int = 4):
         self.url = url
         self.location = safe_url(url)
         self.pool_size = pool_size
-        self.dim = dim
         self._pool = None
         self._writer = None
         self._after_chunks = None  # tests: called inside the write transaction (crash, pause)
@@ -134,9 +133,3 @@ def holder(conn) -> str:
         return "another process"
     name, addr, pid = row
     return (name or "another process") + (f" (server pid {pid}{', from ' + str(addr) if addr else ''})")
-
-
-def dim_of(conn) -> int:
-    return int(conn.execute("SELECT dim FROM rag_manifest").fetchone()[0])
-
-
