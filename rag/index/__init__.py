@@ -4,11 +4,11 @@ lexical BM25 indexes, the persisted store, and incremental (re)indexing of input
 from . import dense, store
 from .embedding import BACKENDS, EMBEDDERS, Embedder, EmbedderOptions, Progress, build_embedder, bundled_model_path
 from .indexing import IndexReport, embed_text, ensure_index, index_paths, stale_reason
-from .protocol import Candidates, IndexChange, IndexView, Store, build_store, safe_location
+from .protocol import STORES, Candidates, IndexChange, IndexView, Store, build_store, safe_location
 from .store import IndexData
 from .store_cli import add_arguments as add_store_arguments, run as run_store_command
 
-__all__ = ["BACKENDS", "Candidates", "EMBEDDERS", "Embedder", "EmbedderOptions", "IndexChange", "IndexData",
+__all__ = ["BACKENDS", "STORES", "Candidates", "EMBEDDERS", "Embedder", "EmbedderOptions", "IndexChange", "IndexData",
            "IndexReport", "IndexView", "Progress", "Store", "add_store_arguments", "build_store",
            "run_store_command", "safe_location",
            "build_embedder", "bundled_model_path", "embed_text", "ensure_index", "index_paths",

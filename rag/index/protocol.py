@@ -9,11 +9,12 @@ seam knows which one it talks to; :func:`build_store` is the one place that pick
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ContextManager, Protocol
+from typing import Callable, ContextManager, Protocol
 
 import numpy as np
 
 from ..models import Chunk
+from ..registry import Registry
 
 
 @dataclass
@@ -83,16 +84,29 @@ class Store(Protocol):
         """Make ``change`` live atomically: readers see the old index or the new, never half."""
 
 
-def build_store(settings) -> Store:
-    """The store ``settings`` selects: PostgreSQL when ``store_url`` is set, else the files."""
-    url = getattr(settings, "store_url", None)
-    if url:
-        from .postgres import PostgresStore
-
-        return PostgresStore.for_settings(settings)
+def _files(settings) -> Store:
     from .files import FileStore
 
     return FileStore(settings.index_dir)
+
+
+def _postgres(settings) -> Store:
+    from .postgres import PostgresStore
+
+    return PostgresStore.for_settings(settings)
+
+
+STORES: Registry[Callable[..., Store]] = Registry("store backend", "RAG_STORE_URL")
+"""Store backends by name: ``files`` when no ``store_url`` is set, else the URL's scheme."""
+STORES.register("files", _files)
+STORES.register("postgresql", _postgres)
+STORES.register("postgres", _postgres)
+
+
+def build_store(settings) -> Store:
+    """The store ``settings`` selects: the ``store_url``'s scheme (PostgreSQL), else the files."""
+    url = getattr(settings, "store_url", None)
+    return STORES.get(url.split("://", 1)[0] if url and "://" in url else "files")(settings)
 
 
 def gather(documents: dict[str, dict], view: IndexView | None,
@@ -117,4 +131,4 @@ def safe_location(settings) -> str:
     return str(settings.index_dir)
 
 
-__all__ = ["Candidates", "IndexChange", "IndexView", "Store", "build_store", "gather", "safe_location"]
+__all__ = ["STORES", "Candidates", "IndexChange", "IndexView", "Store", "build_store", "gather", "safe_location"]
