@@ -203,3 +203,18 @@ def test_replicas_indexing_their_own_folders_keep_each_others_documents(pg_serve
     (a / "keep.txt").write_text("A third upload about forests.")
     data, report = index_paths([a], settings, embedder, **quiet)
     assert set(data.documents) == {"keep.txt", "two.txt"} and report.removed == 1
+
+
+def test_a_bulk_first_build_recreates_both_indexes(pg_server, tmp_path, docs_dir, monkeypatch):
+    from rag.index.postgres import writes
+
+    monkeypatch.setattr(writes, "BULK_ROWS", 1)  # every first build takes the bulk path
+    url = new_database(pg_server, dim=64)
+    settings, embedder = pg_settings(tmp_path, url), HashEmbedder()
+    store = PostgresStore(url)
+    data, _ = index_paths([docs_dir], settings, embedder, store=store, **quiet)
+    assert {"copy", "terms", "indexes", "all"} <= set(store.last_write)
+    with psycopg.connect(url, autocommit=True) as conn:
+        names = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'rag_chunks'")}
+    assert {"rag_chunks_embedding", "rag_chunks_tsv"} <= names
+    assert Retriever(data, embedder, settings).search("Colosseum", mode="bm25")[0].chunk.doc_id == "rome.txt"

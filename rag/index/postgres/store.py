@@ -36,6 +36,8 @@ class PostgresStore:
         self._pool = None
         self._writer = None
         self._after_chunks = None  # tests: called inside the write transaction (crash, pause)
+        self.last_write: dict[str, float] = {}
+        """Seconds per step of the last apply() (copy, terms, indexes, all), for the bench."""
 
     @classmethod
     def for_settings(cls, settings) -> "PostgresStore":
@@ -108,7 +110,7 @@ class PostgresStore:
     def apply(self, previous, change: IndexChange) -> PostgresIndex:
         if self._writer is None:
             raise StoreError("apply() must run under lock()")
-        writes.apply(self._writer, change, after_chunks=self._after_chunks)
+        self.last_write = writes.apply(self._writer, change, after_chunks=self._after_chunks)
         return PostgresIndex(self)
 
 
