@@ -84,6 +84,28 @@ def build(work: Path, half_a_index: Path, n: int, url: str, log) -> dict:
     return out
 
 
+def server_pss_mb(pid: int) -> float | None:
+    """Proportional memory of the PostgreSQL server (postmaster and its backends; shared
+    buffers counted once), from /proc/*/smaps_rollup."""
+    def children(p: int) -> list[int]:
+        try:
+            return [int(c) for t in Path(f"/proc/{p}/task").iterdir()
+                    for c in (t / "children").read_text().split()]
+        except OSError:
+            return []
+    todo, total = [pid], 0
+    while todo:
+        p = todo.pop()
+        todo.extend(children(p))
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total / 1024, 1) if total else None
+
+
 def load_run(env: dict, out: Path, args, log) -> dict:
     cmd = [sys.executable, "bench/load.py", "--start", "--clients", str(args.clients), "--seconds",
            str(args.seconds), "--out", str(out)]
@@ -120,6 +142,7 @@ def main(argv=None) -> int:
                                    args.work / "load-files.json", args, log)
         result["postgres"] = load_run({**common, "RAG_STORE_URL": url, "RAG_INDEX_DIR": str(args.work / "none")},
                                       args.work / "load-postgres.json", args, log)
+        result["postgres_server_pss_mb_after"] = server_pss_mb(server.get_pid())
     finally:
         server.cleanup()
     summary = {}
@@ -127,6 +150,11 @@ def main(argv=None) -> int:
         r = result[name]
         summary[name] = {k: r.get(k) for k in ("answers", "errors", "error_kinds", "answers_per_second", "latency_s")}
         summary[name]["app_rss_mb"] = r.get("app_rss_mb")
+    summary["postgres_server_pss_mb_after"] = result["postgres_server_pss_mb_after"]
+    f, p_ = (summary[n]["app_rss_mb"] or {} for n in ("files", "postgres"))
+    for key in ("end", "peak"):
+        if f.get(key) and p_.get(key):
+            summary[f"postgres_app_{key}_below_files"] = round(1 - p_[key] / f[key], 3)
     result["summary"] = summary
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
