@@ -12,7 +12,6 @@ import time
 from collections import Counter
 
 import numpy as np
-from psycopg.types.json import Jsonb
 
 from ...errors import StoreSchemaError
 from ..lexical import Tokenizer
@@ -116,6 +115,8 @@ def _insert(conn, change: IndexChange) -> None:
 
 def copy_chunks(conn, rows) -> int:
     """COPY (chunk, vector) pairs into rag_chunks in binary; returns the row count."""
+    from psycopg.types.json import Jsonb
+
     tokenizer = Tokenizer()
     n = 0
     with conn.cursor().copy(f"COPY rag_chunks ({', '.join(CHUNK_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
