@@ -218,3 +218,14 @@ def test_a_bulk_first_build_recreates_both_indexes(pg_server, tmp_path, docs_dir
         names = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'rag_chunks'")}
     assert {"rag_chunks_embedding", "rag_chunks_tsv"} <= names
     assert Retriever(data, embedder, settings).search("Colosseum", mode="bm25")[0].chunk.doc_id == "rome.txt"
+
+
+def test_other_chunking_settings_are_refused_not_reembedded(pg_server, tmp_path, docs_dir):
+    url = new_database(pg_server, dim=64)
+    index_paths([docs_dir], pg_settings(tmp_path, url), HashEmbedder(), **quiet)
+    other = pg_settings(tmp_path, url).replace(chunk_words=80)
+    with pytest.raises(StoreSchemaError, match=r"was indexed with other settings \(chunk_words 40 -> 80\)"):
+        index_paths([docs_dir], other, HashEmbedder(), **quiet)
+    with pytest.raises(StoreSchemaError, match="chunk_words 40 -> 80"):
+        ensure_index(other, HashEmbedder(), **quiet)
+    assert PostgresStore(url).load().chunk_count > 0  # nothing was dropped

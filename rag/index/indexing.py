@@ -164,6 +164,9 @@ def _load_previous(store: Store, embedder: Embedder, fingerprint: dict, log: Log
         changed = [f"{k} {have.get(k)!r} -> {v!r}" for k, v in fingerprint.items() if have.get(k) != v]
         if store.shared and have.get("embedder") not in (None, fingerprint["embedder"]):
             raise model_mismatch(store, previous.manifest, embedder)
+        if store.shared and have:  # re-embedding would drop the other replicas' documents
+            raise StoreSchemaError(f"{store.location} was indexed with other settings (" + ", ".join(changed)
+                                   + "); use those, or index into a new database")
         log("index settings changed (" + ", ".join(changed) + "); re-embedding every document")
         return None
     return previous
