@@ -30,7 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.answer import features as answer_features, ranked_sentences  # noqa: E402
-from rag.tuning import AnswerOptions  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.evaluate import load_battery  # noqa: E402
 
