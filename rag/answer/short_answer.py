@@ -28,7 +28,8 @@ from . import citations as cit
 MAX_WORDS = 10
 _TOKEN = re.compile(r"[A-Za-z0-9$€£%][\w$€£%'’.,-]*[\w%$€£]|[A-Za-z0-9$€£%]|[,;:()\"“”–—]")
 _BREAK = frozenset(",;:()\"“”–—")
-_JOIN = frozenset("and or but which who that while whereas because although when where".split())
+_JOIN = frozenset("but which who that while whereas because although when where".split())
+"""Words a span breaks at ("and"/"or" join lists, which answers often are: "energy and water")."""
 _EDGE = frozenset("a an the of in on at to for by from with as is was are were be been its his her "
                   "their this these those it he she they also and or than that".split())
 _WHO = re.compile(r"^\s*(who|whom|whose)\b|\bwhat (person|man|woman|group|company|team)\b", re.I)
