@@ -1,8 +1,8 @@
 """Honest partial answers: a refusal that says what the documents do hold.
 
 When the answerability decision refuses because the best evidence states a *different*
-relation than the one asked (born/died, before/after, first/last: feature ``opposite``) or
-a different number or year (``numbers_missing``), the refusal quotes that sentence, cited,
+relation than the one asked (born/died, before/after, first/last: feature ``opposite``),
+the refusal quotes that sentence, cited,
 so the reader sees what the documents give instead ("I couldn't find this in the
 documents. What they do say: Calvin died in Geneva in 1564 [1]."). The quote is a sentence
 of the passage it cites and must pass the same support check as any answer; otherwise, and
@@ -18,7 +18,10 @@ from . import budget
 from . import citations as cit
 
 LEAD = " What they do say: "
-TRIGGERS = ("opposite", "numbers_missing")
+TRIGGERS = ("opposite",)
+"""Only the reversed relation: a missing number or name quoted the best sentence on the seed
+battery, which was often about something else ("security coordination" for a 2015 trade
+figure), and a quote that doesn't bear on the question is no help."""
 
 
 def describe(refusal: str, features: Mapping[str, float], ranked: Sequence,
