@@ -128,8 +128,10 @@ class Settings:
     slots the same question got a different answer under load (5 of 100 SQuAD answers changed
     between a serial and a 2-worker run). With one slot they are identical, and a 2-worker
     battery of 100 questions was faster too (82 s vs 94 s): 2 threads already use both cores."""
-    refusal_threshold: float = 0.43
-    """Evidence score below which the answer is a refusal (RAG_REFUSAL_THRESHOLD). Evidence
+    refusal_threshold: float = 0.30
+    """The off-topic floor: evidence score below which the answer is a refusal without asking
+    the answerability model (RAG_REFUSAL_THRESHOLD). 0.43 until the answerability model came:
+    it refused paraphrases ("commerce" for "trade" scored 0.33). Evidence
     (rag.refusal) = 0.5 * best dense cosine + 0.5 * best share of question content words in a
     top-3 passage. Chosen by scripts/refusal_sweep.py (300 squad-dev-half-a questions,
     random.Random(0)): answerable refused 0.007 at 0.42 / 0.020 at 0.44 / 0.060 at 0.50;
@@ -137,6 +139,13 @@ class Settings:
     battery's near-topic unanswerable questions score 0.34-0.42."""
     refusal_dense_weight: float = 0.5
     """Weight of the best dense cosine in the refusal evidence (the rest: word coverage)."""
+    answerability_threshold: float = 0.2702
+    """P(answerable) (rag.answer.answerability) below which the answer is a refusal
+    (RAG_ANSWERABILITY_THRESHOLD). Chosen by scripts/train_answerability.py on out-of-fold
+    predictions for the *training* articles of squad2-dev-half-a: the value where 5% of their
+    answerable questions are refused. rag/answer/data/answerability.json records it (a test
+    keeps the two equal) and the validation articles' figures at it (README, "How refusal is
+    decided")."""
     max_question_chars: int = 2000
     """Longer questions are rejected (RAG_MAX_QUESTION_CHARS)."""
     answer: AnswerOptions = AnswerOptions()
@@ -241,6 +250,7 @@ _ENV = {  # variable: (field, conversion)
     "RAG_LOCAL_CTX": ("local_ctx", int), "RAG_LOCAL_SLOTS": ("local_slots", int),
     "GRADIO_SERVER_PORT": ("server_port", int),
     "RAG_LLM_TIMEOUT": ("llm_timeout", float), "RAG_REFUSAL_THRESHOLD": ("refusal_threshold", float),
+    "RAG_ANSWERABILITY_THRESHOLD": ("answerability_threshold", float),
     "RAG_MAX_FILE_MB": ("max_file_bytes", _mb), "RAG_MAX_UPLOAD_MB": ("max_upload_bytes", _mb),
     "RAG_DEBUG": ("debug", _bool),
     "RAG_DATA_DIR": ("data_dir", Path), "RAG_API_KEY": ("api_key", str),

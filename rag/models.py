@@ -105,16 +105,22 @@ class Answer:
     error: str | None = None
     """Set when the LLM failed; the passages are still returned."""
     evidence: float = 0.0
-    """The retrieval evidence score the refusal decision was made on."""
+    """The retrieval evidence score (rag.answer.refusal): the off-topic floor."""
+    answerability: float | None = None
+    """P(answerable) from rag.answer.answerability; None when the off-topic floor refused first."""
+    short_answer: str | None = None
+    """At most ten words copied from a cited passage that answer the question, or None."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "standalone_question": self.standalone_question,
             "text": self.text,
+            "short_answer": self.short_answer,
             "citations": [c.to_dict() for c in self.citations],
             "refused": self.refused,
             "evidence": round(float(self.evidence), 4),
+            "answerability": None if self.answerability is None else round(float(self.answerability), 4),
             "error": self.error,
             "passages": [p.to_dict() for p in self.passages],
             "timings": {k: round(v, 1) for k, v in self.timings.items()},

@@ -58,4 +58,7 @@ class AnswerOptions:
     budget_words: int = 35
     """When > 0, the next best evidence sentence is added if the answer stays within this
     many words."""
+    max_words: int = 35
+    """Hard cap on the answer's words (:mod:`rag.answer.budget`): a longer first sentence is
+    cut around the short answer."""
 

@@ -66,3 +66,12 @@ def test_contains_answer_ignores_case_and_punctuation():
     assert cit.contains_answer(PASSAGE, "one-day")
     assert not cit.contains_answer(PASSAGE, "billion dollars")
     assert not cit.contains_answer(PASSAGE, "")
+
+
+def test_a_currency_the_passage_does_not_name_is_not_supported():
+    from rag.answer.citations import contains_answer, is_supported
+
+    passage = "Raisi said the trade volume amounts to more than 10 billion euros."
+    assert contains_answer(passage, "10 billion euros") and not contains_answer(passage, "$10 billion")
+    assert not is_supported("Trade is $10 billion.", passage) and not is_supported("Trade is 10 billion dollars.", passage)
+    assert is_supported("Trade is more than 10 billion euros.", passage)

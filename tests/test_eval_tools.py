@@ -462,7 +462,10 @@ def test_eval_with_corpus_writes_the_three_files(tmp_path, docs_dir, battery_fil
     assert not (tmp_path / "unused-index").exists()  # the run-local index is not the configured one
     assert not any(p.name == "index" for p in out.iterdir())
     page = (out / "report.html").read_text()
-    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 4 and "fake LLM" in page
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 5 and "fake LLM" in page
+    assert "Refusal accuracy against false refusal" in page  # the answerability curve
+    assert cfg["answerability_threshold"] == Settings().answerability_threshold  # report.json records it
+    assert {"short_em", "short_f1", "answer_words_max"} <= set(report["metrics"])
     printed = capsys.readouterr().out
     assert "6 questions in" in printed and "answer_match" in printed and "report.html" in printed
 

@@ -17,6 +17,7 @@ from rag.answer import citations as cit
 from rag.serve import presenting
 from rag.answer import prompts
 from rag.config import Settings
+from conftest import FAKE_ANSWERABILITY
 from rag.testing import HashEmbedder
 from rag.engine import Engine
 from rag.answer.injection import defuse, directive_spans, is_directive
@@ -79,7 +80,8 @@ def test_chat_prompt_fences_the_passages_and_keeps_the_system_prompt_ours():
 @pytest.fixture
 def engine_for(tmp_path):
     def make(llm):
-        settings = Settings(index_dir=tmp_path / "index", refusal_threshold=0.0, k=3)
+        settings = Settings(index_dir=tmp_path / "index", refusal_threshold=0.0, k=3,
+                            answerability_threshold=FAKE_ANSWERABILITY)
         engine = Engine(settings, embedder=HashEmbedder(), llm=llm, inputs=[BATTERY / "corpus.jsonl"],
                         log=lambda m: None)
         engine.load()

@@ -10,6 +10,8 @@ from rag.models import Answer
 from rag.tuning import AnswerOptions
 from rag.answer.citations import parse_markers, valid_citations
 from rag.config import Settings
+from conftest import FAKE_ANSWERABILITY
+from rag.answer import budget
 from rag.testing import HashEmbedder
 from rag.errors import InputError, LLMTimeoutError
 from rag.index.indexing import index_paths
@@ -29,7 +31,8 @@ FOOTBALL = ("The Denver Broncos defeated the Carolina Panthers 24 to 10 in Super
 @pytest.fixture(scope="module")
 def env(seed_docs):
     (seed_docs / "football.txt").write_text(FOOTBALL)
-    settings = Settings(index_dir=seed_docs.parent / "index", k=3, refusal_threshold=0.3)
+    settings = Settings(index_dir=seed_docs.parent / "index", k=3, refusal_threshold=0.3,
+                        answerability_threshold=FAKE_ANSWERABILITY)
     embedder = HashEmbedder()
     data, _ = index_paths([seed_docs], settings, embedder, log=lambda m: None)
     return settings, Retriever(data, embedder, settings)
@@ -70,6 +73,19 @@ def test_tricky_markers_from_a_chat_model_are_cleaned_and_checked(env):
     assert "football player" not in ans.text  # unsupported by the passage it cites: dropped
     assert "more than 10 billion euros [" in ans.text and len(ans.citations) == 1
     assert valid_citations(ans.text, [p.chunk.text for p in ans.passages])
+
+
+def test_a_chat_model_leads_with_the_short_answer_and_it_is_checked_against_the_passage(env):
+    q = "How much trade do Iran and Iraq do in a year?"
+    reply = "10 billion euros [1]. The trade volume the two countries share amounts to more than 10 billion euros [1]."
+    ans = ask(env, q, FakeLLM(default=reply, style="chat"))
+    assert ans.short_answer == "10 billion euros" and ans.text.startswith("10 billion euros [")
+    invented = ask(env, q, FakeLLM(default="$10 billion [1]. Trade is more than 10 billion euros [1].", style="chat"))
+    assert "$10 billion" not in invented.text and invented.short_answer != "$10 billion"
+    assert invented.short_answer is None or invented.short_answer in invented.citations[0].text
+    long = ask(env, q, FakeLLM(default=("Trade between them " + "grows and " * 30 + "amounts to 10 billion euros [1]. ") * 2,
+                               style="chat"))
+    assert budget.count(long.text) <= budget.MAX_WORDS
 
 
 def test_chat_prompt_neutralises_documents():

@@ -272,3 +272,14 @@ def test_parse_auth():
         app.parse_auth("nopassword")
     with pytest.raises(InputError):
         app.parse_auth("ann:pw1,bob")
+
+
+def test_the_short_answer_is_shown_bold_with_its_sentence_below_as_evidence():
+    answer = {"text": "10 billion euros [1]. Trade is more than 10 billion euros [1].",
+              "short_answer": "10 billion euros", "citations": [{"n": 1}]}
+    md = presenting.render_answer(answer, 0)
+    lead, evidence = md.split("  \n", 1)
+    assert lead.startswith("**10 billion euros** <a") and lead.endswith("</a>.")
+    assert evidence.startswith("Trade is more than 10 billion euros <a")
+    plain = presenting.render_answer({**answer, "short_answer": None}, 0)
+    assert "**" not in plain and "  \n" not in plain

@@ -2,17 +2,21 @@
 passages by an LLM, with every sentence checked against the passage it cites.
 
 The path, one module a step: :mod:`.question` (clean), :mod:`.rewrite` (standalone query),
-:mod:`.refusal` (answerable from the evidence?), :mod:`.injection` (documents stay data),
+:mod:`.refusal` (off topic?), :mod:`.answerability` over :mod:`.features` (does the evidence
+answer it?), :mod:`.partial` (what a refusal may say), :mod:`.injection` (documents stay data),
 :mod:`.prompts` (the model's input), :mod:`.compose` with :mod:`.ranking` and
-:mod:`.citations` (verified, cited answer); :mod:`.pipeline` runs them in order."""
+:mod:`.citations`, :mod:`.short_answer` and :mod:`.budget` (verified, cited answer, short
+answer first, within 35 words); :mod:`.pipeline` runs them in order."""
 
-from . import citations
+from . import answerability, budget, citations, features, short_answer
 from .citations import valid_citations
 from .injection import is_directive
 from .pipeline import FAILED_TEXT, answer, stream_answer
 from .question import CleanQuestion, clean_question
+from .ranking import ranked_sentences
 from .refusal import REFUSAL_TEXT
 from .rewrite import standalone_question
 
-__all__ = ["CleanQuestion", "FAILED_TEXT", "REFUSAL_TEXT", "answer", "citations",
-           "clean_question", "is_directive", "standalone_question", "stream_answer", "valid_citations"]
+__all__ = ["CleanQuestion", "FAILED_TEXT", "REFUSAL_TEXT", "answer", "answerability", "budget", "citations",
+           "clean_question", "features", "is_directive", "ranked_sentences", "short_answer", "standalone_question",
+           "stream_answer", "valid_citations"]

@@ -77,10 +77,21 @@ def split_claims(text: str) -> list[tuple[str, list[int]]]:
 
 
 # ---------------------------------------------------------------------------- support
+_CURRENCY = {"$": "dollar", "€": "euro", "£": "pound", "¥": "yen"}
+
+
+def currencies(text: str) -> set[str]:
+    """Currencies ``text`` names, by symbol or word ("$10" and "10 dollars" both: dollar)."""
+    found = {name for sym, name in _CURRENCY.items() if sym in text}
+    stems = set(content_words(text))
+    return found | {name for name in _CURRENCY.values() if name in stems}
+
+
 def support(claim: str, passage: str) -> float:
-    """Share of the claim's content words found in the passage; 0 if a number is missing."""
+    """Share of the claim's content words found in the passage; 0 if a number or a currency
+    is missing ("$10 billion" is not supported by "10 billion euros")."""
     claim_words = set(content_words(claim))
-    if numbers(claim) - numbers(passage):
+    if numbers(claim) - numbers(passage) or currencies(claim) - currencies(passage):
         return 0.0
     if not claim_words:
         return 1.0
@@ -93,7 +104,10 @@ def is_supported(claim: str, passage: str, threshold: float = SUPPORT_THRESHOLD)
 
 
 def contains_answer(passage: str, answer: str) -> bool:
-    """Does the passage contain the (short) answer, ignoring case and punctuation?"""
+    """Does the passage contain the (short) answer, ignoring case and punctuation (but not
+    currency: "$10 billion" is not in "10 billion euros")?"""
+    if currencies(answer) - currencies(passage):
+        return False
     a = " ".join(words(answer))
     return bool(a) and f" {a} " in f" {' '.join(words(passage))} "
 

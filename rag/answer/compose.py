@@ -1,5 +1,6 @@
-"""Composing the answer: the verified short answer and the best evidence sentences, each cited
-(completion style), or the chat model's supported sentences (chat style)."""
+"""Composing the answer: the short answer (:mod:`.short_answer`) and the best evidence
+sentences, each cited, within the word budget (:mod:`.budget`) (completion style), or the chat
+model's supported sentences, led by its checked short answer (chat style)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Sequence
 
 from ..index import Embedder
 from ..models import Answer, Citation, Passage
+from . import budget, short_answer
 from . import citations as cit
 from ..tuning import AnswerOptions
 from .prompts import says_not_found
@@ -31,7 +33,7 @@ def verified_in(short: str, passages: Sequence[Passage]) -> int | None:
     return None
 
 
-def _citation(n: int, passage: Passage, span: cit.SentenceSpan, score: float = 1.0) -> Citation:
+def citation(n: int, passage: Passage, span: cit.SentenceSpan, score: float = 1.0) -> Citation:
     c = passage.chunk
     return Citation(n=n, chunk_id=c.chunk_id, doc_id=c.doc_id, source=c.source, title=c.title,
                     page=c.page, start=c.start, end=c.end, text=c.text, sentence=span.text,
@@ -39,20 +41,14 @@ def _citation(n: int, passage: Passage, span: cit.SentenceSpan, score: float = 1
                     score=round(float(score), 4))
 
 
-def _cited(sentence: str, n: int) -> str:
-    """``sentence`` with ``[n]`` placed before its final punctuation. Marker-like text the
-    document itself carries (a forged ``[7]``) is removed: only our markers link."""
-    body = " ".join(cit.strip_markers(sentence).split())
-    end = body[-1] if body and body[-1] in ".!?" else "."
-    return f"{body.rstrip('.!? ')} [{n}]{end}"
-
-
 def compose_completion(ans: Answer, query: str, raw: str, passages: Sequence[Passage], options: AnswerOptions,
                        embedder: Embedder | None = None) -> None:
-    """Best evidence sentence(s), each cited; the model's short answer leads only when it is
-    verified (a passage contains it) and the chosen evidence sentence contains it too."""
+    """The short answer, then the best evidence sentence(s), each cited. The model's short
+    answer is the short answer when it is verified (a passage contains it, it is not an echo
+    of the question) and a chosen sentence holds it; else a span of the best sentence."""
     short = clean_short_answer(raw, options.max_short_words)
-    if verified_in(short, passages[:max(options.prompt_passages, options.evidence_passages)]) is None:
+    if verified_in(short, passages[:max(options.prompt_passages, options.evidence_passages)]) is None \
+            or not short_answer.useful(short, query):  # not in a passage, or an echo of the question
         short = ""
     ranked = ranked_sentences(query, passages, options, short, embedder)
     if not ranked:
@@ -70,14 +66,18 @@ def compose_completion(ans: Answer, query: str, raw: str, passages: Sequence[Pas
             if used + len(s2.text.split()) <= options.budget_words:
                 chosen.append((n2, s2))
             break
-    parts, cites = [], {}
-    holder = next((m for m, s in chosen if short and cit.contains_answer(s.text, short)), None)
-    if holder is not None and len(short.split()) < len(chosen[0][1].text.split()) - 2:
-        parts.append(_cited(short, holder))
+    held = next(((m, s) for m, s in chosen if short and cit.contains_answer(s.text, short)), None)
+    if held is not None:  # the model's verified answer, as the passage writes it
+        holder, short = held[0], short_answer.copied(short, held[1].text) or short
+    else:
+        holder, short = n, short_answer.extract(query, span.text) or ""
+    ans.short_answer = short or None
+    ans.text = budget.compose(short, holder, [(m, s.text) for m, s in chosen], options.max_words,
+                              options.budget_words)
+    cites = {}
     for m, s in chosen:
-        parts.append(_cited(s.text, m))
-        cites.setdefault(m, _citation(m, passages[m - 1], s, s.score))
-    ans.text = " ".join(parts)
+        if f"[{m}]" in ans.text:
+            cites.setdefault(m, citation(m, passages[m - 1], s, s.score))
     ans.citations = [cites[k] for k in sorted(cites)]
 
 
@@ -101,11 +101,20 @@ def compose_chat(ans: Answer, query: str, raw: str, passages: Sequence[Passage],
             continue
         body = " ".join(claim.split())
         end = body[-1] if body and body[-1] in ".!?" else "."
-        kept.append(body.rstrip(".!? ") + " " + "".join(f"[{n}]" for n in ok) + end)
+        cited = body.rstrip(".!? ") + " " + "".join(f"[{n}]" for n in ok) + end
+        if budget.count(" ".join(kept + [cited])) > options.max_words:  # the 35-word budget
+            if kept:
+                break
+            cited, ok = budget.cited(budget.window(body, options.max_words - 1), ok[0]), ok[:1]
+        kept.append(cited)
+        if ans.short_answer is None:  # the model's lead, when it is a span of its passage
+            span = short_answer.copied(body.rstrip(".!? "), texts[ok[0] - 1])
+            ans.short_answer = span if span and len(span.split()) <= short_answer.MAX_WORDS else \
+                short_answer.extract(query, cit.supporting_span(given[ok[0] - 1].chunk, claim).text)
         for n in ok:
             if n not in cites:
                 span = cit.supporting_span(given[n - 1].chunk, claim)
-                cites[n] = _citation(n, given[n - 1], span, span.score)
+                cites[n] = citation(n, given[n - 1], span, span.score)
     if not kept:
         compose_completion(ans, query, "", passages, options, embedder)
         return

@@ -15,7 +15,8 @@ a combination, and every part of it is checked against the passages:
   the best evidence sentence is the answer.
 
 Each step runs once, here, in order: clean (unless the edge already did), rewrite, retrieve,
-decide answerability (:mod:`.refusal`, from retrieval evidence, before any model call),
+decide answerability (:mod:`.refusal`'s off-topic floor on retrieval evidence, then
+:mod:`.answerability`'s learned decision on the best evidence; both before any model call),
 defuse the passages (:mod:`.injection`), generate, verify and compose (:mod:`.compose`).
 A model that fails, or can't be built, becomes ``Answer.error`` with the passages kept.
 """
@@ -30,10 +31,11 @@ from ..errors import LLMError
 from ..llm import LLM
 from ..models import Answer, Passage
 from ..retrieve import Searcher
-from . import injection, prompts
-from .compose import compose_chat, compose_completion
+from . import answerability, injection, partial, prompts
+from .compose import citation, compose_chat, compose_completion
 from ..tuning import AnswerOptions
 from .question import CleanQuestion, clean_question
+from .ranking import ranked_sentences
 from .refusal import REFUSAL_TEXT, evidence, should_refuse
 from .rewrite import standalone_question
 
@@ -66,12 +68,22 @@ def stream_answer(question: str, *, history: Sequence[dict] = (), retriever: Sea
                  standalone_question=query if query != text else None)
     ans.timings["retrieval"] = (t1 - t0) * 1000
     ans.evidence = evidence(query, passages, settings.refusal_dense_weight)
-    if should_refuse(ans.evidence, settings.refusal_threshold):
+    defused = [injection.defuse(p) for p in passages]  # the documents' instructions stay out
+    features, ranked = {}, []
+    if not should_refuse(ans.evidence, settings.refusal_threshold):  # off topic: no need to ask
+        ranked = ranked_sentences(query, defused, options, "", retriever.embedder)
+        ans.answerability, features = answerability.score(query, defused, ranked, retriever.embedder)
+    if should_refuse(ans.evidence, settings.refusal_threshold) or \
+            ans.answerability < settings.answerability_threshold:
         ans.refused, ans.text = True, REFUSAL_TEXT
+        said = partial.describe(REFUSAL_TEXT, features, ranked, defused)
+        if said:  # what the documents hold instead, quoted and cited
+            ans.text, n, span = said
+            ans.citations = [citation(n, defused[n - 1], span, span.score)]
+            injection.restore_text(ans.citations, passages)
         ans.timings.update(generation=0.0, total=(time.perf_counter() - t0) * 1000)
         yield ans
         return
-    defused = [injection.defuse(p) for p in passages]  # the documents' instructions stay out
     raw = ""
     try:
         if options.use_model:

@@ -86,6 +86,7 @@ def run_config(settings: Settings, args, engine, remote: bool) -> dict:
            "fusion": settings.fusion, "dense_weight": settings.dense_weight, "bm25_weight": settings.bm25_weight,
            "candidates": settings.candidates, "embed_model": settings.embed_model,
            "chunk_words": settings.chunk_words, "refusal_threshold": settings.refusal_threshold,
+           "answerability_threshold": settings.answerability_threshold,
            "max_answer_tokens": settings.max_answer_tokens, "temperature": settings.temperature,
            "workers": args.workers, "server": args.server, "api": args.api, "code_version": code_version(),
            "store": safe_location(settings)}

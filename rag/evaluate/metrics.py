@@ -51,6 +51,20 @@ def best_f1(prediction: str, references: Sequence[str]) -> float:
     return max((f1(prediction, r) for r in references), default=0.0)
 
 
+def exact_match(prediction: str | None, references: Sequence[str]) -> float:
+    """SQuAD exact match: 1.0 when the normalised prediction equals a normalised reference
+    (0.0 for no prediction)."""
+    if not prediction:
+        return 0.0
+    pred = normalize(strip_markers(prediction))
+    return float(any(pred == normalize(r) for r in references))
+
+
+def short_f1(prediction: str | None, references: Sequence[str]) -> float:
+    """SQuAD token F1 of a short answer against the best reference (0.0 for none)."""
+    return best_f1(prediction, references) if prediction else 0.0
+
+
 def first_gold_rank(retrieved_doc_ids: Sequence[str], gold: Iterable[str]) -> int | None:
     """1-based rank of the first retrieved chunk whose document is gold, or None."""
     gold = set(gold)

@@ -35,7 +35,8 @@ def answer_from_dict(d: dict) -> Answer:
                   refused=bool(d.get("refused")), passages=passages,
                   timings={k: float(v) for k, v in (d.get("timings") or {}).items()},
                   standalone_question=d.get("standalone_question"), error=d.get("error"),
-                  evidence=float(d.get("evidence") or 0.0))
+                  evidence=float(d.get("evidence") or 0.0), short_answer=d.get("short_answer"),
+                  answerability=d.get("answerability"))
 
 
 class RemoteEngine:

@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Sequence
 
+from . import refusal_curve
 from . import run_stats as rs
 from .svg_plots import bar_chart, line_chart
 
@@ -54,7 +55,7 @@ def _num(value, name: str = "") -> str:
     return escape(str(value))
 
 
-HEADLINE = ("answer_match", "answer_f1", "hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "citation_valid",
+HEADLINE = ("answer_match", "answer_f1", "short_em", "short_f1", "hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "citation_valid",
             "refusal_accuracy", "false_refusal")
 """Quality metrics shown large, in this order; the rest (latency, counts) in a smaller row."""
 
@@ -117,6 +118,7 @@ def _plots(report: dict, results: Sequence[dict]) -> str:
                         "share of unanswerable questions refused; false refusal: share of answerable ones "
                         "refused; answered correctly: share of answerable ones answered with a reference "
                         "answer (answers this run refused count as wrong)."))
+    figures.extend(refusal_curve.figure(report, results))
     if not figures:
         return '<p class="empty">No data to plot.</p>'
     return '<div class="plots">' + "".join(

@@ -96,6 +96,9 @@ def score_answer(q: Question, ans: Answer) -> dict:
         text = "" if ans.refused else ans.text
         out["answer_match"] = metrics.answer_match(text, q.answers)
         out["answer_f1"] = round(metrics.best_f1(text, q.answers), 4)
+        short = None if ans.refused else ans.short_answer
+        out["short_em"] = metrics.exact_match(short, q.answers)
+        out["short_f1"] = round(metrics.short_f1(short, q.answers), 4)
     if q.gold:
         rank = metrics.first_gold_rank([p.chunk.doc_id for p in ans.passages], q.gold)
         out["gold_rank"] = rank
@@ -116,7 +119,9 @@ def answer_result(q: Question, ans: Answer) -> dict:
                       for c in ans.citations],
         "refused": ans.refused,
         "error": ans.error,
+        "short_answer": ans.short_answer,
         "evidence": round(float(ans.evidence), 4),
+        "answerability": None if ans.answerability is None else round(float(ans.answerability), 4),
         "retrieved": [{"chunk_id": p.chunk.chunk_id, "doc_id": p.chunk.doc_id, "score": round(p.score, 6)}
                       for p in ans.passages],
         "metrics": score_answer(q, ans),
@@ -139,7 +144,10 @@ def summarize_answers(results: list[dict]) -> dict:
     return {
         "answer_match": avg([m["answer_match"] for m in answerable]),
         "answer_f1": avg([m["answer_f1"] for m in answerable]),
+        "short_em": avg([m["short_em"] for m in answerable if "short_em" in m]),
+        "short_f1": avg([m["short_f1"] for m in answerable if "short_f1" in m]),
         "answer_words_p50": metrics.percentile(words, 50),
+        "answer_words_max": max(words, default=None),
         "citation_valid": avg(cited),
         "refusal_accuracy": avg([m["refusal_correct"] for m in unanswerable]),
         "false_refusal": avg([float(m["refused"]) for m in answerable]),
@@ -217,7 +225,9 @@ def run_answers(battery: Battery, engine: AnswerEngine, k: int = 5, mode: str | 
     report = {"n": len(results), "metrics": summary,
               "config": {"k": k, "mode": mode or engine.settings.mode, "retrieval_only": False,
                          "llm": engine.llm_description(),
-                         "refusal_threshold": engine.settings.refusal_threshold, "workers": workers},
+                         "refusal_threshold": engine.settings.refusal_threshold,
+                         "answerability_threshold": engine.settings.answerability_threshold,
+                         "workers": workers},
               "battery": {"sha256": battery.sha256, "malformed_lines": len(battery.errors)}}
     return EvalRun(report, results)
 

@@ -55,8 +55,14 @@ def render_answer(answer: dict, turn: int) -> str:
     text = answer.get("text") or ""
     parts: list[str] = []
     pos = 0
-    for m in MARKER.finditer(text):
-        parts.append(escape_markdown(text[pos:m.start()]))
+    lead = s if (s := answer.get("short_answer")) and not answer.get("refused") and text.startswith(s + " [") else None
+    for i, m in enumerate(MARKER.finditer(text)):
+        piece = escape_markdown(text[pos:m.start()])
+        if lead and i == 0:  # the short answer, bold; its evidence sentence follows on a new line
+            piece = f"**{escape_markdown(lead)}** "
+        elif lead and i == 1 and piece.lstrip().startswith("."):
+            piece, parts[-1] = "  \n" + piece.lstrip(". "), parts[-1] + "."
+        parts.append(piece)
         numbers = [int(x) for x in re.findall(r"\d+", m.group(1))]
         links = [_cite_link(turn, n, bool(citations[n].get("supported", True)))
                  for n in numbers if n in citations]

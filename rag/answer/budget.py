@@ -1,0 +1,92 @@
+"""The answer's shape and its word budget: short answer first, then its evidence, ≤ 35 words.
+
+``compose`` writes "SHORT [n]. Evidence sentence [n]. Next sentence [m]." and guarantees
+that the answer, counted the way ``rag eval`` counts it (markers removed, whitespace-split),
+never exceeds ``max_words``: later sentences are left out when they don't fit, and a first
+sentence too long for what's left is cut to a window of its words around the short answer
+(marked with "…", so the reader sees the cut; the citation still shows the whole sentence).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from . import citations as cit
+
+MAX_WORDS = 35
+"""Words an answer may have (the short answer, its evidence, the markers' full stops)."""
+ELLIPSIS = "…"
+
+
+def count(text: str) -> int:
+    """Words as ``rag eval`` counts them (``answer_words``)."""
+    return len(re.sub(r"\[\s*\d+\s*\]", " ", text).split())
+
+
+def cited(sentence: str, n: int) -> str:
+    """``sentence`` with ``[n]`` before its final punctuation. Marker-like text the document
+    itself carries (a forged ``[7]``) is removed: only our markers link."""
+    body = " ".join(cit.strip_markers(sentence).split())
+    end = body[-1] if body and body[-1] in ".!?" else "."
+    return f"{body.rstrip('.!? ')} [{n}]{end}"
+
+
+def window(sentence: str, keep: int, around: str | None = None) -> str:
+    """At most ``keep`` words of ``sentence``, centred on ``around`` when it is there, with
+    "…" glued to the cut ends."""
+    words = sentence.split()
+    if len(words) <= keep:
+        return sentence
+    keep = max(1, keep)
+    start = 0
+    if around:
+        target = [w.lower() for w in around.split()]
+        for i in range(len(words)):
+            if [w.lower().strip(".,;:!?\"'()") for w in words[i:i + len(target)]] == \
+                    [t.strip(".,;:!?\"'()") for t in target]:
+                start = max(0, min(i - (keep - len(target)) // 2, len(words) - keep))
+                break
+    part = words[start:start + keep]
+    if start > 0:
+        part[0] = ELLIPSIS + part[0]
+    if start + keep < len(words):
+        part[-1] = part[-1].rstrip(".,;:!?") + ELLIPSIS
+    return " ".join(part)
+
+
+def leads(short: str | None, sentence: str) -> bool:
+    """Does the short answer get its own lead (it is shorter than the sentence that holds it)?"""
+    return bool(short) and count(short) < count(sentence) - 2
+
+
+def compose(short: str | None, holder: int, sentences: Sequence[tuple[int, str]],
+            max_words: int = MAX_WORDS, extend_words: int | None = None) -> str:
+    """The answer text: the short answer (cited to passage ``holder``) when it is shorter than
+    its sentence, then ``sentences`` ((passage number, text), best first) while they fit.
+    ``extend_words``: a further sentence is added only if the answer stays within it
+    (default ``max_words``)."""
+    if not sentences:
+        return cited(short, holder) if short else ""
+    extend_words = max_words if extend_words is None else min(extend_words, max_words)
+    parts = [cited(short, holder)] if leads(short, sentences[0][1]) else []
+    used = sum(count(p) for p in parts)
+    n, first = sentences[0]
+    keep = max_words - used - 1  # the marker's full stop counts as a word
+    while True:
+        text = cited(window(first, keep, short), n)
+        if used + count(text) <= max_words or keep <= 1:
+            break
+        keep -= 1
+    if used + count(text) > max_words:  # not even one word of evidence fits beside the lead
+        parts, used = [], 0
+        text = cited(window(first, max_words - 1, short), n)
+    parts.append(text)
+    used += count(text)
+    for m, s in sentences[1:]:
+        extra = cited(s, m)
+        if used + count(extra) <= extend_words:
+            parts.append(extra)
+            used += count(extra)
+        break
+    return " ".join(parts)

@@ -1,0 +1,198 @@
+"""The short answer: a span of at most ten words copied from the evidence sentence.
+
+What answers a question is what the sentence says besides the question's own words. So the
+sentence is cut into runs of words the question doesn't contain (broken at commas,
+semicolons, brackets and a few joining words), and the run is chosen by
+
+* the answer type (:mod:`rag.answer_type`): a number for "how many", a date for "when";
+  a name (capitalised words) for "who" and "where";
+* closeness to the question's words in the sentence (the answer sits next to what is asked);
+* length: one to four words read as an answer, long runs as a clause.
+
+The model's short answer, when a passage holds it and the chosen sentence too, wins: it read
+the question. Every span returned is text of the sentence (:func:`extract` returns it as it
+is written there), so it is copied from the cited passage by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from ..text import stop_words
+from . import answer_type
+from . import citations as cit
+
+MAX_WORDS = 10
+_TOKEN = re.compile(r"[A-Za-z0-9$€£%][\w$€£%'’.,-]*[\w%$€£]|[A-Za-z0-9$€£%]|[,;:()\"“”–—]")
+_BREAK = frozenset(",;:()\"“”–—")
+_JOIN = frozenset("but which who that while whereas because although when where".split())
+"""Words a span breaks at ("and"/"or" join lists, which answers often are: "energy and water")."""
+_EDGE = frozenset("a an the of in on at to for by from with as is was are were be been its his her "
+                  "their this these those it he she they also and or than that".split())
+_WHO = re.compile(r"^\s*(who|whom|whose)\b|\bwhat (person|man|woman|group|company|team)\b", re.I)
+_WHERE = re.compile(r"^\s*where\b|\bwhat (city|country|place|state|region|town)\b|\bin what\b", re.I)
+
+
+def _edge(word: str) -> bool:
+    """A word an answer doesn't start or end with (articles, pronouns, auxiliaries, ...)."""
+    w = word.lower()
+    return w in _EDGE or (w in stop_words() and not w.isdigit())
+
+
+def _tokens(text: str) -> list[re.Match]:
+    return list(_TOKEN.finditer(text))
+
+
+def _runs(sentence: str, query: str) -> list[tuple[int, int, float]]:
+    """(first token, last token + 1, distance to the nearest question word) runs."""
+    q = set(cit.content_words(query)) | {w.lower() for w in cit.words(query)}
+    toks = _tokens(sentence)
+    stems = [cit.content_words(t.group(0)) for t in toks]
+    is_q = [bool(s and s[0] in q) or t.group(0).lower() in q and t.group(0).lower() not in _EDGE
+            for t, s in zip(toks, stems)]
+    q_pos = [i for i, f in enumerate(is_q) if f]
+    runs, start = [], None
+    for i, t in enumerate(toks + [None]):
+        stop = t is None or is_q[i] or t.group(0) in _BREAK or t.group(0).lower() in _JOIN
+        if stop and start is not None:
+            a, b = start, i
+            while a < b and _edge(toks[a].group(0)):
+                a += 1
+            while b > a and _edge(toks[b - 1].group(0)):
+                b -= 1
+            if a < b:
+                dist = min((min(abs(p - a), abs(p - (b - 1))) for p in q_pos), default=len(toks))
+                runs.append((a, b, float(dist)))
+            start = None
+        elif not stop and start is None:
+            start = i
+    return runs
+
+
+def _typed(kind: str | None, query: str, text: str) -> float:
+    if kind in (answer_type.NUMBER, answer_type.DATE):
+        return 2.0 if answer_type.can_hold(kind, text) else -1.0
+    if _WHO.search(query) or _WHERE.search(query):
+        return 1.0 if re.search(r"\b[A-Z][a-z]", text) else -0.5
+    return 0.0
+
+
+def _trim_number(kind: str | None, toks: list[str]) -> list[str]:
+    """For a number/date question, the numeric phrase of a long run: the run of number
+    tokens (the one with a digit, if any) and the unit word after it ("10 billion euros",
+    "October 1973")."""
+    if kind is None or len(toks) <= 3:
+        return toks
+    hits = [answer_type.can_hold(kind, t) for t in toks]
+    clusters, i = [], 0
+    while i < len(toks):
+        if hits[i]:
+            j = i
+            while j + 1 < len(toks) and hits[j + 1]:
+                j += 1
+            clusters.append((i, j + 1))
+            i = j + 1
+        else:
+            i += 1
+    if not clusters:
+        return toks
+    a, b = next((c for c in clusters if any(ch.isdigit() for t in toks[c[0]:c[1]] for ch in t)), clusters[0])
+    if b < len(toks) and toks[b][:1].isalpha() and not _edge(toks[b]):
+        b += 1  # the unit: euros, people, km
+    return toks[a:b]
+
+
+SPAN_FEATURES = ("typed", "dist", "words", "long", "digit", "capital", "capital_share", "after",
+                 "first", "last", "who_capital", "where_capital", "what_capital", "which_capital",
+                 "what_digit", "density", "single_lower")
+SPAN_MODEL = Path(__file__).resolve().parent / "data" / "short_answer.json"
+
+
+def candidates(query: str, sentence: str) -> list[tuple[list[str], dict[str, float]]]:
+    """Every candidate span of ``sentence`` (as its words) with its features."""
+    toks = _tokens(sentence)
+    kind = answer_type.expected(query)
+    runs = _runs(sentence, query)
+    q = set(cit.content_words(query))
+    first_q = next((i for i, t in enumerate(toks) if set(cit.content_words(t.group(0))) & q), len(toks))
+    wh = query.strip().lower().split()[0] if query.strip() else ""
+    out = []
+    for i, (a, b, dist) in enumerate(runs):
+        words = [t.group(0) for t in toks[a:b]]
+        text = " ".join(words)
+        if not cit.content_words(text) and not cit.numbers(text):
+            continue
+        words = _trim_number(kind, words)[:MAX_WORDS]
+        caps = sum(1 for w in words if w[:1].isupper())
+        digit = float(any(c.isdigit() for c in text))
+        cap = float(caps > 0)
+        out.append((words, {
+            "typed": _typed(kind, query, " ".join(words)), "dist": min(dist, 6.0), "words": float(len(words)),
+            "long": float(max(0, len(words) - 4)), "digit": digit, "capital": cap,
+            "capital_share": caps / len(words), "after": float(a > first_q), "first": float(i == 0),
+            "last": float(i == len(runs) - 1), "who_capital": cap * (wh in ("who", "whom", "whose")),
+            "where_capital": cap * (wh == "where"), "what_capital": cap * (wh == "what"),
+            "which_capital": cap * (wh == "which"), "what_digit": digit * (wh in ("what", "which")),
+            "density": len(cit.content_words(" ".join(words))) / len(words),
+            "single_lower": float(len(words) == 1 and words[0].islower())}))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _weights() -> dict[str, float] | None:
+    try:
+        return json.loads(SPAN_MODEL.read_text(encoding="utf-8"))["weights"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def span_score(feats: dict[str, float], weights: dict[str, float] | None = None) -> float:
+    """The learned linear score (scripts/train_answerability.py), or a hand rule without it."""
+    weights = weights if weights is not None else _weights()
+    if weights:
+        return sum(weights.get(n, 0.0) * v for n, v in feats.items())
+    return feats["typed"] - 0.35 * feats["dist"] - 0.15 * feats["long"]
+
+
+def extract(query: str, sentence: str) -> str | None:
+    """The best answer span of ``sentence`` for ``query`` (≤ ``MAX_WORDS`` words), or None."""
+    cands = candidates(query, sentence)
+    if not cands:
+        return None
+    best = max(cands, key=lambda c: span_score(c[1]))[0]
+    span = _balanced((copied(" ".join(best), sentence) or " ".join(best)).strip(" .,;:"))
+    return span if span and len(span.split()) <= MAX_WORDS else None
+
+
+def _balanced(span: str) -> str:
+    """``span`` without a bracket or quote it opens and doesn't close (or the reverse)."""
+    for a, b in ("()", "“”"):
+        if span.count(a) != span.count(b):
+            cut = span.rfind(a) if span.count(a) > span.count(b) else span.find(b)
+            span = (span[:cut] if span.count(a) > span.count(b) else span[cut + 1:]).strip(" .,;:")
+    if span.count('"') % 2:
+        span = span.replace('"', "").strip(" .,;:")
+    return span
+
+
+def useful(model_short: str, query: str) -> bool:
+    """Does the model's short answer say something the question doesn't (not just echo it)?"""
+    words = set(cit.content_words(model_short)) | cit.numbers(model_short)
+    return bool(words - set(cit.content_words(query)))
+
+
+def choose(query: str, sentence: str, model_short: str = "") -> str | None:
+    """The model's verified short answer when ``sentence`` holds it, else :func:`extract`."""
+    if model_short and len(model_short.split()) <= MAX_WORDS and useful(model_short, query) \
+            and cit.contains_answer(sentence, model_short):
+        return copied(model_short, sentence) or model_short
+    return extract(query, sentence)
+
+
+def copied(span: str, sentence: str) -> str | None:
+    """``span`` as the sentence writes it (case and punctuation of the passage), or None."""
+    m = re.search(r"\W+".join(re.escape(w) for w in re.findall(r"\w+", span)), sentence, re.I)
+    return m.group(0) if m else None

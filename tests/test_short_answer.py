@@ -1,0 +1,65 @@
+"""Short answers and the 35-word budget: spans copied from the sentence, the answer's shape,
+and (property) no answer over budget whatever the evidence."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rag.answer import budget, short_answer
+from rag.answer import citations as cit
+from rag.evaluate.metrics import exact_match, short_f1
+
+
+@pytest.mark.parametrize("question,sentence,expected", [
+    ("How much trade do Iran and Iraq do in a year?",
+     "Raisi said the trade volume the two countries share amounts to more than 10 billion euros.",
+     "10 billion euros"),
+    ("Where was Marie Curie born?", "Marie Curie was born in Warsaw, and moved to Paris in 1891.", "Warsaw"),
+    ("In which year did a toxic waste spill prompt the Commission to act?",
+     "In 2006 a toxic waste spill prompted the Commission to act on waste.", "2006"),
+])
+def test_extract_finds_the_span_the_question_asks_for(question, sentence, expected):
+    span = short_answer.extract(question, sentence)
+    assert span is not None and expected in span and span in sentence
+    assert len(span.split()) <= short_answer.MAX_WORDS
+
+
+def test_the_model_answer_wins_when_the_sentence_holds_it_and_keeps_the_passage_spelling():
+    sentence = "The trade volume amounts to more than 10 Billion Euros a year."
+    assert short_answer.choose("How much trade?", sentence, "10 billion euros") == "10 Billion Euros"
+    assert short_answer.choose("How much trade?", sentence, "12 billion dollars") != "12 billion dollars"
+
+
+def test_short_metrics_are_squad_exact_match_and_f1():
+    assert exact_match("the 10 billion euros", ["10 billion euros"]) == 1.0
+    assert exact_match(None, ["x"]) == 0.0 and short_f1(None, ["x"]) == 0.0
+    assert short_f1("10 billion", ["10 billion euros"]) == pytest.approx(0.8)
+
+
+def test_the_answer_leads_with_the_short_answer_then_the_cited_sentence():
+    text = budget.compose("10 billion euros", 1, [(1, "Trade amounts to more than 10 billion euros a year.")])
+    assert text == "10 billion euros [1]. Trade amounts to more than 10 billion euros a year [1]."
+
+
+def test_a_long_sentence_is_cut_around_the_short_answer():
+    words = [f"w{i}" for i in range(60)]
+    words[40:43] = ["ten", "billion", "euros"]
+    text = budget.compose("ten billion euros", 2, [(2, " ".join(words) + ".")])
+    assert budget.count(text) <= budget.MAX_WORDS and "ten billion euros" in text.split("[2]", 1)[1]
+    assert budget.ELLIPSIS in text and cit.parse_markers(text, 2) == [2]
+
+
+WORD = st.text(alphabet=st.sampled_from("abcdefgh0123456789.,;:!?'\"()[]-"), min_size=1, max_size=12)
+SENTENCE = st.lists(WORD, min_size=1, max_size=70).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(short=st.one_of(st.none(), st.lists(WORD, min_size=1, max_size=10).map(" ".join)),
+       sentences=st.lists(st.tuples(st.integers(1, 5), SENTENCE), min_size=1, max_size=4),
+       extend=st.one_of(st.none(), st.integers(0, 60)))
+def test_no_answer_exceeds_the_budget_whatever_the_evidence(short, sentences, extend):
+    text = budget.compose(short, sentences[0][0], sentences, budget.MAX_WORDS, extend)
+    assert 0 < budget.count(text) <= budget.MAX_WORDS
+    assert set(cit.parse_markers(text, 5)) <= {n for n, _ in sentences} | {sentences[0][0]}
