@@ -101,7 +101,9 @@ def test_one_megabyte_line_is_chunked_quickly():
     doc = Document(doc_id="big", text=text, source="big.txt")
     t0 = time.perf_counter()
     chunks = chunk_document(doc, 120, 1)
-    assert time.perf_counter() - t0 < 20
+    # A hang guard, not a speed figure (bench/ has those): ~1 s here, while a quadratic
+    # chunker takes many minutes on this input; 60 s holds on any loaded machine.
+    assert time.perf_counter() - t0 < 60
     assert all(text[c.start:c.end] == c.text for c in chunks)
     assert chunks[-1].text.endswith("x" * 200_000)
 
