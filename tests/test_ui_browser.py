@@ -241,9 +241,11 @@ def test_clicking_an_earlier_answer_brings_back_its_sources_and_top_k_applies(ap
 
         page.click("#rag-settings button, #rag-settings .label-wrap")
         box = page.locator("#rag-settings input[type=number]").first
-        box.fill("1")
-        box.press("Enter")
-        page.wait_for_timeout(500)
+        # wait for the server to have taken the new top-k (the change event's reply), not 0.5 s
+        with page.expect_response(lambda r: "/run/predict" in r.url and r.request.method == "POST",
+                                  timeout=30_000):
+            box.fill("1")
+            box.press("Enter")
         _ask(page, "What did Raisi say about the trade volume?")
         page.wait_for_function("() => document.querySelector('#rag-sources-box .rag-sources-head')"
                                ".innerText.includes('Raisi say')", timeout=10_000)
