@@ -84,7 +84,7 @@ def app(env):
 def _status(url: str, method: str = "GET", data: bytes | None = None, headers=None) -> int:
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=60) as r:
             return r.status
     except urllib.error.HTTPError as exc:
         return exc.code
