@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings as hypothesis_settings
 
 from rag.config import Settings
 from rag.testing import HashEmbedder
@@ -22,6 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "raisi-iraq-trade-press-conference.txt"
 """The seed document the answering tests ask about (Iran-Iraq trade)."""
 APP_STARTUP_SECONDS = 420
+
+# No wall-clock checks in property tests: a loaded machine must not fail them. Per-example
+# deadlines are off (each @settings also says so) and so is the "data generation too slow"
+# health check, which times the generator.
+hypothesis_settings.register_profile("loaded-box", deadline=None,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("loaded-box")
 
 CORPUS = {
     "paris.txt": "Paris is the capital of France. The Eiffel Tower stands in Paris.\n\n"

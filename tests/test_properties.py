@@ -22,7 +22,8 @@ from rag.ingest.html import html_to_text
 from rag.errors import InputError, RagError
 from rag.models import Document
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(max_examples=150, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 # Odd characters that have broken text pipelines: NUL and other controls, lone surrogates,
 # bidi overrides and marks, zero-width characters, BOMs, line/paragraph separators,
