@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings as hypothesis_settings
 
 from rag.config import Settings
 from rag.testing import HashEmbedder
@@ -27,6 +28,13 @@ FAKE_ANSWERABILITY = 0.0
 (rag/answer/data/answerability.json) was trained on MiniLM cosines and word similarities,
 which the fake's vectors are not, so its probabilities mean nothing there. Tests of
 composition turn the decision off; tests/test_answerability.py pins it on real features."""
+
+# No wall-clock checks in property tests: a loaded machine must not fail them. Per-example
+# deadlines are off (each @settings also says so) and so is the "data generation too slow"
+# health check, which times the generator.
+hypothesis_settings.register_profile("loaded-box", deadline=None,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("loaded-box")
 
 CORPUS = {
     "paris.txt": "Paris is the capital of France. The Eiffel Tower stands in Paris.\n\n"

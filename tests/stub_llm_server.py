@@ -15,18 +15,22 @@ Modes:
     429         429 with ``Retry-After: <retry_after>``
     malformed   200 ``application/json`` whose body is not JSON
     no_choices  200 valid JSON without ``choices``
-    stall       sleeps ``stall_seconds`` before answering (use with a short client timeout)
+    stall       waits ``stall_seconds`` before answering (use with a short client timeout); if
+                the client hangs up first, nothing is sent and the wait is recorded in ``.hangups``
     die         streams ``die_after`` SSE events then drops the connection (chunked body left
                 incomplete); a non-streaming request gets its connection closed with no reply
 
 Routes: POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /health.
 Every request is recorded in ``.requests`` as ``(path, json_body_or_None, headers)``,
-with header names lower-cased.
+with header names lower-cased, and its arrival time (``time.monotonic()``) in ``.arrivals``,
+so a test can check the gap a client left between two requests without timing itself.
+``.hangups`` holds, for each stalled request the client gave up on, the seconds it waited.
 """
 
 from __future__ import annotations
 
 import json
+import select
 import socket
 import threading
 import time
@@ -48,6 +52,8 @@ class StubLLMServer:
         self.die_after = die_after
         self.host = host
         self.requests: list[tuple[str, dict | None, dict]] = []
+        self.arrivals: list[float] = []
+        self.hangups: list[float] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
@@ -93,6 +99,13 @@ class StubLLMServer:
     @property
     def request_count(self) -> int:
         return len(self.requests)
+
+    def record(self, path: str, body: dict | None, headers) -> float:
+        now = time.monotonic()
+        with self._lock:
+            self.requests.append((path, body, {k.lower(): v for k, v in headers.items()}))
+            self.arrivals.append(now)
+        return now
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -148,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        self.stub.requests.append((self.path, None, {k.lower(): v for k, v in self.headers.items()}))
+        self.stub.record(self.path, None, self.headers)
         if self.path.rstrip("/") in ("/health", "/v1/health"):
             self._send_json(200, {"status": "ok"})
         elif self.path.rstrip("/") == "/v1/models":
@@ -169,7 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw or b"{}")
         except ValueError:
             body = None
-        self.stub.requests.append((self.path, body, {k.lower(): v for k, v in self.headers.items()}))
+        arrived = self.stub.record(self.path, body, self.headers)
         path = self.path.rstrip("/")
         if path not in ("/v1/completions", "/v1/chat/completions"):
             self._send_json(404, {"error": {"message": f"no route {path}"}})
@@ -178,7 +191,11 @@ class _Handler(BaseHTTPRequestHandler):
         stream = bool(body and body.get("stream"))
         mode = self.stub.next_mode()
         if mode == "stall":
-            self.stub._stopping.wait(self.stub.stall_seconds)
+            if self._client_hung_up_within(self.stub.stall_seconds):
+                with self.stub._lock:
+                    self.stub.hangups.append(time.monotonic() - arrived)
+                self.close_connection = True
+                return
             mode = "ok"
         if mode == "500":
             self._send_json(500, {"error": {"message": self.stub.error_message,
@@ -199,6 +216,20 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(200, _full(self.stub.reply, chat))
         else:
             self._send_json(500, {"error": {"message": f"unknown stub mode {mode!r}"}})
+
+    def _client_hung_up_within(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` (or until the stub stops); True if the client closed first."""
+        deadline = time.monotonic() + seconds
+        while not self.stub._stopping.is_set() and time.monotonic() < deadline:
+            readable, _, _ = select.select([self.connection], [], [], 0.02)
+            if readable:
+                try:
+                    if self.connection.recv(1, socket.MSG_PEEK) == b"":
+                        return True
+                except OSError:  # reset by the client
+                    return True
+                self.stub._stopping.wait(0.02)  # the client sent more bytes: keep stalling
+        return False
 
     def _stream(self, chat: bool, die: bool) -> None:
         self.send_response(200)

@@ -84,7 +84,7 @@ def app(env):
 def _status(url: str, method: str = "GET", data: bytes | None = None, headers=None) -> int:
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=60) as r:
             return r.status
     except urllib.error.HTTPError as exc:
         return exc.code
@@ -158,7 +158,7 @@ FAULTS = ["500", "429", "malformed", "no_choices", "stall", "die", "down"]
 
 
 def _set_fault(stub, mode):
-    stub.stall_seconds = 6
+    stub.stall_seconds = 120  # far past the app's 2 s LLM timeout: only a timeout ends the call
     stub.mode = "ok" if mode == "down" else mode
 
 
@@ -167,9 +167,8 @@ def test_llm_faults_in_the_app_keep_sources_and_recover(app, stub, mode):
     url, _ = app
     client = _client(url)
     _set_fault(stub, mode)
-    t0 = time.monotonic()
-    result = client.predict(QUESTION, api_name="/ask")
-    assert time.monotonic() - t0 < 30
+    # The fault must come back as an error, not hang: a generous bound, as a future timeout.
+    result = client.submit(QUESTION, api_name="/ask").result(timeout=90)
     assert result["error"], f"{mode}: no error reported: {result}"
     assert result["passages"], "the retrieved sources are still returned"
     assert "Traceback" not in result["error"] and not any(s in json.dumps(result) for s in SECRETS)

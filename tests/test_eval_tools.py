@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -334,23 +333,37 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
 
 # ------------------------------------------------------------------ ordered workers
 def test_map_ordered_keeps_input_order_and_runs_concurrently():
+    # Conditions, not sleeps: items 0-2 meet at a barrier (only possible if 3 run at once),
+    # and item 0 finishes only after item 2's result has been delivered (so results arrive
+    # out of order); the 60 s timeouts turn a missing worker into a failure, not a hang.
     active, peak, lock = [0], [0], threading.Lock()
+    three_at_once = threading.Barrier(3, timeout=60)
+    item2_delivered = threading.Event()
 
-    def slow(x):
+    def work(x):
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
-        time.sleep(0.02 * (5 - x % 5))  # later items finish first
+        if x < 3:
+            three_at_once.wait()
+        if x == 0:
+            assert item2_delivered.wait(60), "item 2's result was never delivered"
         with lock:
             active[0] -= 1
         return x * x
 
     seen = []
-    out = map_ordered(slow, list(range(10)), workers=3, on_result=lambda i, r: seen.append(i))
+
+    def on_result(i, r):
+        seen.append(i)
+        if i == 2:
+            item2_delivered.set()
+
+    out = map_ordered(work, list(range(10)), workers=3, on_result=on_result)
     assert out == [x * x for x in range(10)]
-    assert sorted(seen) == list(range(10)) and seen != list(range(10))
+    assert sorted(seen) == list(range(10)) and seen.index(2) < seen.index(0)
     assert peak[0] == 3
-    assert map_ordered(slow, [1, 2], workers=1) == [1, 4]
+    assert map_ordered(lambda x: x * x, [1, 2], workers=1) == [1, 4]
 
 
 def test_map_ordered_reraises_the_first_error():

@@ -64,7 +64,7 @@ def built(tmp_path, settings):
     return docs
 
 
-def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 30) -> None:
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         if proc.poll() is not None:
@@ -88,11 +88,12 @@ def test_sigkill_mid_embedding_keeps_the_old_index_and_the_next_run_completes(bu
     before = snapshot(settings.index_dir)
     many_docs(built, 20, tag=" (revised)")  # every document changed: all 20 re-embedded
     ready = tmp_path / "embedding-started"
-    proc = worker(built, settings.index_dir, "--slow", 0.5, "--ready", ready)
+    # --hold: the worker pauses after its first embedded text until a file that never comes,
+    # so the kill lands mid-embedding however slow the machine is.
+    proc = worker(built, settings.index_dir, "--ready", ready, "--hold", tmp_path / "never")
     _wait_for(ready, proc)
-    time.sleep(0.3)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
+    proc.wait(60)
     assert proc.returncode == -signal.SIGKILL
 
     # The dead process's pid is still written in .lock, but flock died with it.
@@ -128,8 +129,10 @@ def test_sigkill_mid_write_keeps_the_old_index(built, settings, point):
 # ------------------------------------------------------------------------- two writers
 def test_second_process_is_told_the_index_is_being_indexed(built, settings, tmp_path):
     many_docs(built, 20, tag=" (v2)")
-    ready = tmp_path / "ready"
-    first = worker(built, settings.index_dir, "--slow", 0.5, "--ready", ready)  # ~10 s: outlasts a slow CLI start
+    ready, release = tmp_path / "ready", tmp_path / "release"
+    # the first indexer pauses mid-embedding, holding the lock, until the second has been
+    # turned away (not for a fixed ~10 s that a slow CLI start on a loaded box could outlast)
+    first = worker(built, settings.index_dir, "--ready", ready, "--hold", release)
     try:
         _wait_for(ready, first)
         second = cli("index", built, "--index-dir", settings.index_dir)
@@ -139,6 +142,7 @@ def test_second_process_is_told_the_index_is_being_indexed(built, settings, tmp_
                          f"wait for it to finish and try again"], second.stderr
         assert "Traceback" not in second.stderr
     finally:
+        release.touch()
         out, err = first.communicate(timeout=60)
     assert first.returncode == 0, err
     data = store.load(settings.index_dir)
@@ -148,7 +152,7 @@ def test_second_process_is_told_the_index_is_being_indexed(built, settings, tmp_
 def test_racing_processes_never_corrupt_the_index(tmp_path, settings):
     docs = many_docs(tmp_path / "docs", 30)
     procs = [worker(docs, settings.index_dir, "--slow", 0.002) for _ in range(4)]
-    results = [(p.wait(60), p.communicate()) for p in procs]
+    results = [(p.wait(120), p.communicate()) for p in procs]
     codes = [code for code, _ in results]
     assert 0 in codes and set(codes) <= {0, 1}, results
     for code, (out, err) in results:

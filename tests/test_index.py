@@ -192,17 +192,17 @@ def test_second_writer_gets_index_locked_error(docs_dir, settings):
     def holder():
         with store.lock(settings.index_dir):
             held.set()
-            release.wait(10)
+            release.wait(60)  # set as soon as the second writer has been refused
 
     t = threading.Thread(target=holder)
     t.start()
     try:
-        assert held.wait(5)
+        assert held.wait(60)
         with pytest.raises(IndexLockedError, match="being indexed by pid"):
             build([docs_dir], settings, HashEmbedder())
     finally:
         release.set()
-        t.join()
+        t.join(60)
     _, report = build([docs_dir], settings, HashEmbedder())  # lock released: the next run works
     assert report.added == 3
 

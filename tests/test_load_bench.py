@@ -79,7 +79,8 @@ def test_a_short_run_against_the_app_reports_memory_after_warm_up(tmp_path, mode
         out = tmp_path / "load.json"
         proc = subprocess.run([sys.executable, "bench/load.py", "--url", url, "--pid", str(app.pid),
                                "--clients", "3", "--seconds", "6", "--warmup", "2", "--sample-every", "1",
-                               "--out", str(out), *mode], cwd=ROOT, capture_output=True, text=True, timeout=120)
+                               "--out", str(out), *mode], cwd=ROOT, capture_output=True, text=True,
+                              timeout=300)  # past load.py's own bound: 6 s + 120 s a call + 30 s
         assert proc.returncode == 0, proc.stderr[-2000:]
         r = json.loads(out.read_text())
         assert r["mode"] == ("api-stream" if mode else "ask")

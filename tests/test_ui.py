@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -220,16 +221,34 @@ def test_llm_failure_keeps_the_sources(engine):
     assert session.history() == []  # a failed turn is not fed back as context
 
 
-def test_question_during_indexing_waits_and_says_so(engine):
-    import threading
+class _WatchedIdle(threading.Event):
+    """The engine's "no index update running" event, noting when a question waits on it."""
 
+    def __init__(self):
+        super().__init__()
+        self.waited_while_busy = threading.Event()
+
+    def wait(self, timeout=None):
+        if not self.is_set():
+            self.waited_while_busy.set()
+        return super().wait(timeout)
+
+
+def test_question_during_indexing_waits_and_says_so(engine, monkeypatch):
+    idle = _WatchedIdle()  # clear: an index update is running
+    monkeypatch.setattr(engine, "_idle", idle)
     session = ChatSession.new(engine.settings)
-    engine._idle.clear()  # an index update is running
     events = ask(engine, session, "How large is the trade volume between Iran and Iraq?")
     assert next(events) == "started"
     assert session.messages()[-1]["content"] == "*Waiting for the index update to finish…*"
-    threading.Timer(0.3, engine._idle.set).start()
-    assert list(events)[-1] == "done" and session.turns[-1].answer["citations"]
+    rest: list = []
+    finish = threading.Thread(target=lambda: rest.append(list(events)), daemon=True)
+    finish.start()
+    assert idle.waited_while_busy.wait(60), "the question did not wait for the index update"
+    assert finish.is_alive() and rest == []  # blocked on the update, nothing answered yet
+    idle.set()  # the update finishes
+    finish.join(60)
+    assert not finish.is_alive() and rest[0][-1] == "done" and session.turns[-1].answer["citations"]
 
 
 def test_refusal_is_not_an_error(engine):

@@ -18,6 +18,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SEED_QUESTION = "How large is the trade volume between Iran and Iraq?"
 ANSWER_SECONDS = 120
+UI_SECONDS = 30  # a page reaction (no model call): generous, for a loaded machine
 
 NEW_DOC = """Quenvik harvest festival
 
@@ -102,7 +103,7 @@ def test_seed_question_streams_a_cited_answer_and_shows_the_cited_sentence(app_u
         ttfts = [_ask(page, SEED_QUESTION)]
         answer = _last_answer(page)
         link = answer.locator("a.rag-cite").first
-        link.wait_for(timeout=10_000)
+        link.wait_for(timeout=UI_SECONDS * 1000)
         href = link.get_attribute("href")
         assert re.fullmatch(r"#src-0-\d+", href)
         link.click()
@@ -138,7 +139,7 @@ def test_phone_width_click_on_citation_scrolls_the_source_into_view(app_url, bro
         link.scroll_into_view_if_needed()
         assert not page.evaluate(FULLY_VISIBLE, href)  # on a phone the panel sits below the chat
         link.click()
-        page.wait_for_function(FULLY_VISIBLE, arg=href, timeout=5000)
+        page.wait_for_function(FULLY_VISIBLE, arg=href, timeout=UI_SECONDS * 1000)
     finally:
         context.close()
 
@@ -161,7 +162,7 @@ def test_upload_then_ask_about_it_then_remove_it(app_url, browser, tmp_path):
 
         _ask(page, "How many visitors did the Zorblat festival draw in 2023?")
         link = _last_answer(page).locator("a.rag-cite").first
-        link.wait_for(timeout=10_000)
+        link.wait_for(timeout=UI_SECONDS * 1000)
         href = link.get_attribute("href")
         link.click()
         card = page.locator(href)
@@ -203,7 +204,7 @@ def test_empty_question_gets_a_clear_message_and_markup_stays_text(app_url, brow
     try:
         page.fill("#rag-question textarea", "   ")
         page.keyboard.press("Enter")
-        page.get_by_text("Type a question first.").first.wait_for(timeout=15_000)
+        page.get_by_text("Type a question first.").first.wait_for(timeout=UI_SECONDS * 1000)
         assert page.locator(BOT).count() == 0
         hostile = '<img src=x onerror="window.__pwned=1"> **bold** http://evil.example/x'
         _ask(page, hostile)
@@ -236,17 +237,19 @@ def test_clicking_an_earlier_answer_brings_back_its_sources_and_top_k_applies(ap
         assert second in page.locator(head).inner_text()
         page.locator(BOT).first.click()
         page.wait_for_function("(q) => document.querySelector('#rag-sources-box .rag-sources-head')"
-                               ".innerText.includes(q)", arg=first, timeout=10_000)
+                               ".innerText.includes(q)", arg=first, timeout=UI_SECONDS * 1000)
         assert page.locator("#rag-sources-box .rag-more").count() == 1  # k=5: uncited passages listed
 
         page.click("#rag-settings button, #rag-settings .label-wrap")
         box = page.locator("#rag-settings input[type=number]").first
-        box.fill("1")
-        box.press("Enter")
-        page.wait_for_timeout(500)
+        # wait for the server to have taken the new top-k (the change event's reply), not 0.5 s
+        with page.expect_response(lambda r: "/run/predict" in r.url and r.request.method == "POST",
+                                  timeout=UI_SECONDS * 1000):
+            box.fill("1")
+            box.press("Enter")
         _ask(page, "What did Raisi say about the trade volume?")
         page.wait_for_function("() => document.querySelector('#rag-sources-box .rag-sources-head')"
-                               ".innerText.includes('Raisi say')", timeout=10_000)
+                               ".innerText.includes('Raisi say')", timeout=UI_SECONDS * 1000)
         assert page.locator("#rag-sources-box .rag-more").count() == 0  # k=1: one passage, cited
         page.screenshot(path=str(tmp_path / "earlier-answer-and-top-k.png"), full_page=True)
     finally:
