@@ -118,34 +118,25 @@ class Settings:
     registered backend by name: openai, local (rag.llm.factory), fake (rag.testing)."""
     local_ctx: int = 2048
     local_threads: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
-    """llama.cpp threads for the embedded model (RAG_LOCAL_THREADS; default: the cores, at
-    most 4). 60 SQuAD questions answered one at a time on 2 cores: answer p50 937 ms with 2
-    threads vs 1,101 ms with 1 (72 s vs 83 s in all). llama.cpp's workers sleep rather than spin (see
-    rag.local_server.POLL), so two threads don't starve the embedder."""
+    """llama.cpp threads (RAG_LOCAL_THREADS; the cores, at most 4). 60 SQuAD questions on 2 cores:
+    p50 937 ms with 2 threads, 1,101 ms with 1; its workers sleep, not spin (local_server.POLL)."""
     local_slots: int = 1
-    """Requests the embedded server decodes at once (RAG_LOCAL_SLOTS); more wait in its queue.
-    One: llama.cpp's output for a request depends on what else shares its batch, so with two
-    slots the same question got a different answer under load (5 of 100 SQuAD answers changed
-    between a serial and a 2-worker run). With one slot they are identical, and a 2-worker
-    battery of 100 questions was faster too (82 s vs 94 s): 2 threads already use both cores."""
+    """Requests the embedded server decodes at once (RAG_LOCAL_SLOTS). With two, 5 of 100 SQuAD
+    answers changed between a serial and a 2-worker run (a batch-mate changes the output); with
+    one they are identical, and 100 questions with 2 workers took 82 s, not 94 s."""
     refusal_threshold: float = 0.30
     """The off-topic floor: evidence score below which the answer is a refusal without asking
     the answerability model (RAG_REFUSAL_THRESHOLD). 0.43 until the answerability model came:
-    it refused paraphrases ("commerce" for "trade" scored 0.33). Evidence
-    (rag.refusal) = 0.5 * best dense cosine + 0.5 * best share of question content words in a
-    top-3 passage. Chosen by scripts/refusal_sweep.py (300 squad-dev-half-a questions,
-    random.Random(0)): answerable refused 0.007 at 0.42 / 0.020 at 0.44 / 0.060 at 0.50;
-    questions whose article is not indexed (155) refused 0.90 at 0.42 / 0.94 at 0.44; the seed
-    battery's near-topic unanswerable questions score 0.34-0.42."""
+    it refused paraphrases ("commerce" for "trade" scored 0.33). Evidence (rag.answer.refusal) =
+    0.5 * best dense cosine + 0.5 * best share of question words in a top-3 passage; the sweep
+    behind 0.43 is scripts/refusal_sweep.py (answerable refused 0.007 at 0.42, 0.060 at 0.50)."""
     refusal_dense_weight: float = 0.5
     """Weight of the best dense cosine in the refusal evidence (the rest: word coverage)."""
     answerability_threshold: float = 0.2702
     """P(answerable) (rag.answer.answerability) below which the answer is a refusal
-    (RAG_ANSWERABILITY_THRESHOLD). Chosen by scripts/train_answerability.py on out-of-fold
-    predictions for the *training* articles of squad2-dev-half-a: the value where 5% of their
-    answerable questions are refused. rag/answer/data/answerability.json records it (a test
-    keeps the two equal) and the validation articles' figures at it (README, "How refusal is
-    decided")."""
+    (RAG_ANSWERABILITY_THRESHOLD): scripts/train_answerability.py's choice on out-of-fold
+    predictions for squad2-dev-half-a's *training* articles (5% of their answerable refused);
+    rag/answer/data/answerability.json records it (a test keeps the two equal)."""
     max_question_chars: int = 2000
     """Longer questions are rejected (RAG_MAX_QUESTION_CHARS)."""
     answer: AnswerOptions = AnswerOptions()

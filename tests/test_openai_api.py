@@ -26,7 +26,7 @@ from rag.serve.openai_api import create_api_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api_server import ServedApp  # noqa: E402
-from conftest import copy_seed  # noqa: E402
+from conftest import FAKE_ANSWERABILITY, copy_seed  # noqa: E402
 
 QUESTION = "How large is the trade volume between Iran and Iraq?"
 KEY = "sk-test-Api-K3y-one"
@@ -34,7 +34,8 @@ KEY = "sk-test-Api-K3y-one"
 
 def _engine(tmp_path, llm=None, **over) -> Engine:
     seeds = copy_seed(tmp_path / "seeds")
-    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "idx", **{"refusal_threshold": 0.0, **over})
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "idx",
+                        **{"refusal_threshold": 0.0, "answerability_threshold": FAKE_ANSWERABILITY, **over})
     engine = Engine(settings, embedder=HashEmbedder(), llm=llm or FakeLLM(default="10 billion euros"),
                     inputs=[seeds], log=lambda m: None)
     engine.load()
