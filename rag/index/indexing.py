@@ -91,8 +91,10 @@ def stale_reason(manifest: dict, settings: Settings, embedder: Embedder) -> str 
 
 
 def index_paths(paths: Sequence[Path | str], settings: Settings, embedder: Embedder,
-                log: Log = print, progress: Progress | None = None) -> tuple[store.IndexData, IndexReport]:
-    """Bring the index in ``settings.index_dir`` in line with the documents under ``paths``."""
+                log: Log = print, progress: Progress | None = None,
+                accept: Callable[[Path], bool] | None = None) -> tuple[store.IndexData, IndexReport]:
+    """Bring the index in ``settings.index_dir`` in line with the documents under ``paths``
+    (only the files ``accept`` takes, when given: a watched folder's half-written ones wait)."""
     t0 = time.perf_counter()
     paths = [Path(p).resolve() for p in paths]
     report = IndexReport()
@@ -100,7 +102,8 @@ def index_paths(paths: Sequence[Path | str], settings: Settings, embedder: Embed
         if not p.exists():
             raise InputError(f"no such file or folder: {p}")
     with store.lock(settings.index_dir):
-        loaded = load_documents(paths, settings.max_file_bytes, warn=lambda m: log(f"warning: {m}"))
+        loaded = load_documents(paths, settings.max_file_bytes, warn=lambda m: log(f"warning: {m}"),
+                                table_rows=settings.table_docs == "row", accept=accept)
         report.skipped = loaded.skipped
         if not loaded.documents:
             where = ", ".join(str(p) for p in paths)
@@ -215,7 +218,8 @@ def _embed(embedder: Embedder, chunks: list[Chunk], log: Log, progress: Progress
 
 
 def ensure_index(settings: Settings, embedder: Embedder, log: Log = print,
-                 default_paths: Sequence[Path] | None = None) -> store.IndexData:
+                 default_paths: Sequence[Path] | None = None,
+                 accept: Callable[[Path], bool] | None = None) -> store.IndexData:
     """Load the index, building or updating it first when it is missing or stale.
 
     A missing index is built from ``default_paths`` (the seeds by default) only when the
@@ -228,13 +232,13 @@ def ensure_index(settings: Settings, embedder: Embedder, log: Log = print,
             raise
         paths = list(default_paths or [settings.seeds_dir])
         log(f"no index in {settings.index_dir}; building it from {', '.join(map(str, paths))}")
-        data, report = index_paths(paths, settings, embedder, log=log)
+        data, report = index_paths(paths, settings, embedder, log=log, accept=accept)
         log(report.summary())
         return data
     reason = stale_reason(data.manifest, settings, embedder)
     if reason:
         inputs = [Path(p) for p in data.manifest.get("inputs", [])] or [settings.seeds_dir]
         log(f"index in {settings.index_dir} is stale ({reason}); updating it")
-        data, report = index_paths(inputs, settings, embedder, log=log)
+        data, report = index_paths(inputs, settings, embedder, log=log, accept=accept)
         log(report.summary())
     return data
