@@ -64,6 +64,8 @@ class Engine:
         self._update_lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
+        self.accept: Callable[[Path], bool] | None = None
+        """Filter on input files (a watched folder's files wait until they are ready)."""
 
     # ------------------------------------------------------------------ index
     def load(self) -> IndexData:
@@ -75,10 +77,10 @@ class Engine:
                     self._data = ensure_index(self.settings, self.embedder, log=self.log)
                 else:
                     self._data = ensure_index(self.settings, self.embedder, log=self.log,
-                                              default_paths=self.existing_inputs())
+                                              default_paths=self.existing_inputs(), accept=self.accept)
                     if [str(p.resolve()) for p in self.existing_inputs()] != self._data.manifest.get("inputs"):
                         self._data, report = index_paths(self.existing_inputs(), self.settings, self.embedder,
-                                                         log=self.log)
+                                                         log=self.log, accept=self.accept)
                         self.log(report.summary())
             finally:
                 self._idle.set()
@@ -107,7 +109,7 @@ class Engine:
             self._idle.clear()
             try:
                 self._data, report = index_paths(self.existing_inputs(), self.settings, self.embedder,
-                                                 log=self.log, progress=progress)
+                                                 log=self.log, progress=progress, accept=self.accept)
             finally:
                 self._idle.set()
         return report
