@@ -125,3 +125,15 @@ def test_chunk_offsets_slice_back_and_pages_match_the_document(pages, words):
         assert doc.text[chunk.start:chunk.end] == chunk.text
         for offset in range(chunk.start, chunk.end, 7):
             assert chunk.page_at(offset) == doc.page_at(offset)
+
+
+def test_slide_titles_at_the_same_height_are_kept_but_small_running_heads_go():
+    slides = [Page(lines=(Line(text=f"Slide title {n}", x0=72, x1=400, top=60, size=24),
+                          Line(text=f"Point {n} of the talk.", x0=72, top=140, **BODY)))
+              for n in range(1, 5)]
+    out = reflow(slides).text
+    assert all(f"Slide title {n}" in out for n in range(1, 5))
+    heads = [Page(lines=(Line(text=f"Chapter {n}: Part {n}", x0=72, x1=300, top=40, size=9),
+                         Line(text=f"Body of page {n} says a thing.", x0=72, x1=500, top=100, size=10)))
+             for n in range(1, 5)]
+    assert "Chapter" not in reflow(heads).text

@@ -154,7 +154,9 @@ def _banded(pages: list[Page], known: set[tuple[int, int]]) -> set[tuple[int, in
                 continue
             i, j = (0, 1) if where == "top" else (len(page.lines) - 1, len(page.lines) - 2)
             line, other = page.lines[i], page.lines[j]
+            # Running heads are set no larger than the body: a larger line there is a title
+            # (every slide of a deck has one at the same height).
             if abs(line.top / 2 - band) <= 1 and abs(line.top - other.top) > 2.2 * size \
-                    and len(line.text) <= 120:
+                    and len(line.text) <= 120 and line.size <= size + 0.5:
                 out.add((p, i))
     return out
