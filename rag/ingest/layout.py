@@ -105,8 +105,8 @@ def find_furniture(pages: list[Page]) -> set[tuple[int, int]]:
     Working inwards from each edge of a page (at most ``EDGE_LINES`` lines, and a line only
     when the one outside it is furniture too), a line is furniture when it is a bare page
     number, when its text recurs at that edge on at least half the pages (and three): the
-    very same text on the outermost line, or set apart from the body by a gap, with numbers
-    changing; or when it sits in a band
+    very same text on the outermost line, or set apart from the body by a gap and no larger
+    than the body text, with numbers changing; or when it sits in a band
     at the top or bottom that the edge lines of at least half the pages share, set apart
     from the body by a gap wider than two body lines."""
     n_pages = len(pages)
@@ -116,6 +116,7 @@ def find_furniture(pages: list[Page]) -> set[tuple[int, int]]:
         exact.update({(w, " ".join(page.lines[i].text.split())) for i, w, _ in _edges(page)})
         loose.update({(w, _key(page.lines[i].text)) for i, w, _ in _edges(page)})
     need = max(3, (n_pages + 1) // 2)
+    body = body_metrics(pages).size
     out: set[tuple[int, int]] = set()
     for p, page in enumerate(pages):
         outer_ok = {"top": True, "bottom": True}
@@ -126,7 +127,7 @@ def find_furniture(pages: list[Page]) -> set[tuple[int, int]]:
             furniture = outer_ok[where] and (
                 is_page_number(line.text) or (n_pages >= 3 and (
                     (i == outermost[where] and exact[(where, " ".join(line.text.split()))] >= need)
-                    or (apart and loose[(where, _key(line.text))] >= need))))
+                    or (apart and line.size <= body + 0.5 and loose[(where, _key(line.text))] >= need))))
             if furniture:
                 out.add((p, i))
             outer_ok[where] = furniture
