@@ -137,3 +137,18 @@ def test_the_engine_indexes_the_watched_folder_with_upload_style_reports(tmp_pat
     w.poll()
     assert {d["doc_id"] for d in engine.documents()} == {"seed.txt", "half.txt"}
     assert "pears.txt (removed)" in status.lines[0]
+
+
+def test_files_already_settled_at_start_are_read_by_the_first_load(tmp_path, settings, embedder):
+    from rag.serve.watch import watch_engine
+
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    (folder / "old.txt").write_text("An old file, settled long ago.")
+    os.utime(folder / "old.txt", ns=(10**9, 10**9))
+    (folder / "new.txt").write_text("Written a moment ago.")
+    engine = Engine(settings, embedder=embedder, inputs=[], log=lambda m: None)
+    status, w = watch_engine(engine, folder)
+    engine.load()
+    assert {d["doc_id"] for d in engine.documents()} == {"old.txt"}  # new.txt waits to settle
+    assert w.accepts(folder / "old.txt") and not w.accepts(folder / "new.txt")

@@ -102,6 +102,19 @@ class FolderWatcher:
                 out[rel.as_posix()] = (st.st_size, st.st_mtime_ns)
         return out
 
+    def prime(self, wall: Callable[[], float] = time.time) -> None:
+        """Before the first index load: files already there and settled (modified over
+        ``settle`` seconds ago, whole) count as ready and indexed, so a restart reads them at
+        once instead of dropping them from the index until the first poll."""
+        now, current = self.clock(), self._scan()
+        for rel, sig in current.items():
+            self._since[rel] = now
+            if wall() - sig[1] / 1e9 >= self.settle and looks_complete(self.folder / rel):
+                self._since[rel] = now - self.settle
+                self._ready.add(rel)
+                self._indexed[rel] = sig
+        self._seen = current
+
     def poll(self) -> tuple[list[str], list[str]] | None:
         """One look at the folder; indexes and returns (changed, removed) when something
         ready changed, else None. Tests call it directly with a fake clock."""
@@ -191,6 +204,7 @@ def watch_engine(engine, folder: Path | str) -> tuple[WatchStatus, FolderWatcher
     engine.inputs = [*(engine.inputs or []), folder]
     status = WatchStatus(folder=str(folder))
     watcher = FolderWatcher(folder, index_changes(engine.reindex, status))
+    watcher.prime()
     engine.accept = watcher.accepts
     return status, watcher
 
