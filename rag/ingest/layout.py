@@ -43,7 +43,9 @@ class Metrics:
     right: float
 
 
-_PAGE_NUMBER = re.compile(r"(?i)^[-–—\s]*(page\s+)?(\d{1,4}|[ivxlcdm]{1,7})(\s*(of|/)\s*\d{1,4})?[-–—\s]*$")
+_PAGE_NUMBER = re.compile(r"(?i)^[-–—\s]*(page\s+)?(\d{1,4}|(?=[ivx])x{0,3}(ix|iv|v?i{0,3}))(\s*(of|/)\s*\d{1,4})?[-–—\s]*$")
+"""A bare page number: 12, - 12 -, Page 3, 3 of 20, 3/20, or a roman one up to xxxix (front
+matter); a word made of roman letters ("mild", "dim") is no page number."""
 _DIGITS = re.compile(r"\d+")
 EDGE_LINES = 2
 """How many lines at the top and at the bottom of a page may be running headers/footers."""
@@ -150,6 +152,7 @@ def _banded(pages: list[Page], known: set[tuple[int, int]]) -> set[tuple[int, in
         band, count = bands.most_common(1)[0]
         if count < max(3, (len(pages) + 1) // 2):
             continue
+        apart = []
         for p, page in enumerate(pages):
             if len(page.lines) < 2:
                 continue
@@ -159,5 +162,9 @@ def _banded(pages: list[Page], known: set[tuple[int, int]]) -> set[tuple[int, in
             # (every slide of a deck has one at the same height).
             if abs(line.top / 2 - band) <= 1 and abs(line.top - other.top) > 2.2 * size \
                     and len(line.text) <= 120 and line.size <= size + 0.5:
-                out.add((p, i))
+                apart.append((p, i))
+        # The band is a running head's only when it is set apart on most pages: the body's
+        # own first line sits at the same height on every page, and is apart only now and then.
+        if len(apart) >= max(3, (count + 1) // 2):
+            out.update(apart)
     return out
