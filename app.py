@@ -219,6 +219,8 @@ def main() -> int:
         settings = Settings.from_env()
         auth = parse_auth(settings.auth)
         settings.upload_dir.mkdir(parents=True, exist_ok=True)
+        if settings.watch_dir is not None and not settings.watch_dir.is_dir():
+            raise InputError(f"watched folder {settings.watch_dir} is not a folder")
         engine = Engine(settings, inputs=[settings.seeds_dir, settings.upload_dir], log=log)
         log("loading the index…")
         engine.load()

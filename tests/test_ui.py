@@ -272,3 +272,22 @@ def test_parse_auth():
         app.parse_auth("nopassword")
     with pytest.raises(InputError):
         app.parse_auth("ann:pw1,bob")
+
+
+def test_a_watched_folder_shows_in_the_documents_panel(engine, tmp_path, capsys):
+    import app
+    from rag.serve import watch_engine, watch_view
+
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    status, watcher = watch_engine(engine, folder)
+    demo = app.build_app(engine, status)
+    ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
+    assert {"rag-watch-folder", "rag-watch-msg"} <= ids
+    assert watch_view(status, 0) == (None, False, 0)  # nothing happened yet
+    status.message, status.progress = "Indexing from x: a.pdf", (3, 10)
+    assert watch_view(status, 0) == ("Indexing from x: a.pdf — embedding chunks 3/10", False, 0)
+    status.progress, status.lines, status.updates = None, ["From x: a.pdf. documents: 1 added", "Skipped: b.pdf: encrypted PDF"], 1
+    assert watch_view(status, 0) == ("From x: a.pdf. documents: 1 added\nSkipped: b.pdf: encrypted PDF", True, 1)
+    assert app.main(["--watch", str(tmp_path / "missing")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
