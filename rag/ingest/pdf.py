@@ -104,6 +104,14 @@ class _LineBuilder:
                     bold=self.bold >= 0.8 * self.seen, gapped=self.gapped)
 
 
+@lru_cache(maxsize=1)
+def _text_object_address(raw):
+    """FPDFText_GetTextObject returning the object's address as an int: a pointer result
+    would need a ctypes.cast per character (a third of the walk's time)."""
+    return ctypes.cast(raw.FPDFText_GetTextObject,
+                       ctypes.CFUNCTYPE(ctypes.c_void_p, raw.FPDF_TEXTPAGE, ctypes.c_int))
+
+
 def _page(pdfium_page, raw) -> Page:
     width, height = pdfium_page.get_size()
     tp = pdfium_page.get_textpage()
@@ -119,6 +127,7 @@ def _page(pdfium_page, raw) -> Page:
         left, right, bottom, top = (ctypes.c_double() for _ in range(4))
         x, y = ctypes.c_double(), ctypes.c_double()
         cur = _LineBuilder()
+        text_object = _text_object_address(raw)
 
         def box(j):
             raw.FPDFText_GetCharBox(tp, j, left, right, bottom, top)
@@ -136,7 +145,7 @@ def _page(pdfium_page, raw) -> Page:
                 continue
             if ord(ch) < 32 or ch == "\x7f":
                 continue
-            obj = ctypes.cast(raw.FPDFText_GetTextObject(tp, j), ctypes.c_void_p).value or 0
+            obj = text_object(tp, j) or 0
             font = fonts.get(obj)
             if font is None:
                 raw.FPDFText_GetFontInfo(tp, j, buf, len(buf), ctypes.byref(flags))
