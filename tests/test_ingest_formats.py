@@ -140,15 +140,15 @@ def test_csv_one_document_per_row_with_the_header_repeated(tmp_path):
     result, warnings = load(tmp_path)
     docs = {d.doc_id: d.text for d in result.documents}
     assert warnings == []
-    assert docs == {"debian.csv#1": "version: 12; codename: Bookworm; release: 2023-06-10.",
-                    "debian.csv#2": "version: 13; codename: Trixie, the next; release: 2025-08-09.",
-                    "t.tsv#1": "a: 1; b: 2."}
+    assert docs == {"debian.csv#1": "Version: 12; Codename: Bookworm; Release: 2023-06-10.",
+                    "debian.csv#2": "Version: 13; Codename: Trixie, the next; Release: 2025-08-09.",
+                    "t.tsv#1": "A: 1; B: 2."}
 
 
 def test_csv_one_document_per_file(tmp_path):
     (tmp_path / "debian.csv").write_text(CSV)
     [doc] = load_documents([tmp_path], table_rows=False).documents
-    assert doc.doc_id == "debian.csv" and doc.text.count("\n\n") == 1 and doc.text.count("codename:") == 2
+    assert doc.doc_id == "debian.csv" and doc.text.count("\n\n") == 1 and doc.text.count("Codename:") == 2
 
 
 @pytest.mark.parametrize("text, line", [("a,b\n\"open,1\n2,3\n", 3), ("a,b\n\"x\"y,1\n", 2)])

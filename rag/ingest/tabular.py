@@ -1,6 +1,6 @@
 """CSV and TSV files: one document per row (the default) or one per file.
 
-Every row is written out with its column headers repeated ("codename: Bookworm; release:
+Every row is written out with its column headers repeated ("Codename: Bookworm; Release:
 2023-06-10."), so a row read alone, or retrieved alone, still says what each value is.
 ``per_row`` (``RAG_TABLE_DOCS=row``) makes each row a document of its own, ``<file>#<row>``;
 otherwise the file is one document whose rows are paragraphs. Which is better was measured
@@ -25,6 +25,7 @@ def row_text(header: list[str], row: list[str]) -> str:
         if not value:
             continue
         key = " ".join(header[i].split()) if i < len(header) else ""
+        key = key[:1].upper() + key[1:]  # a row reads as a sentence: "Codename: Bookworm; ..."
         pairs.append(f"{key}: {value}" if key else value)
     text = "; ".join(pairs)
     return text if not text or text[-1] in ".!?" else text + "."
