@@ -60,15 +60,15 @@ class Reflowed:
 def is_block(line: Line, m: Metrics, prev: Line | None = None) -> bool:
     """Is ``line`` kept as a line of its own: code, a table row, a hex dump, a contents line
     with dot leaders? Code is monospaced and ragged: a monospaced line that runs to the right
-    margin, or goes on with a lower-case word from a prose line that ended mid-sentence, is
-    prose full of identifiers."""
+    margin, or that goes on (in lower case) or ends (with a full stop) a sentence that a
+    prose line left open, is prose full of identifiers."""
     if line.gapped or _HEX.match(line.text):
         return True
     if not line.mono or line.x1 >= m.right - 2 * m.size:
         return False
-    if prev is not None and not prev.mono and line.text[:1].islower() \
-            and prev.text[-1:] not in _ENDS_SENTENCE:
-        return False
+    if prev is not None and not prev.mono and prev.text[-1:] not in _ENDS_SENTENCE \
+            and (line.text[:1].islower() or line.text.endswith(".")):
+        return False  # a prose sentence that goes on, or ends, on a line of identifiers
     return True
 
 
