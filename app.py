@@ -45,7 +45,7 @@ def build_app(engine: Engine, keeper: Keeper) -> gr.Blocks:
         except RagError:
             docs = []
         names = uploads.list_uploads(settings)
-        return (presenting.documents_table(docs, names),
+        return (presenting.documents_table(docs, names, watch.files if watch else ()),
                 gr.update(choices=names, value=names[0] if names else None))
 
     # ------------------------------------------------------------------ handlers

@@ -152,3 +152,17 @@ def test_files_already_settled_at_start_are_read_by_the_first_load(tmp_path, set
     engine.load()
     assert {d["doc_id"] for d in engine.documents()} == {"old.txt"}  # new.txt waits to settle
     assert w.accepts(folder / "old.txt") and not w.accepts(folder / "new.txt")
+
+
+def test_watched_documents_are_listed_as_watched(tmp_path, settings, embedder):
+    from rag.serve import presenting
+    from rag.serve.watch import watch_engine
+
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    (folder / "old.txt").write_text("An old file, settled long ago.")
+    os.utime(folder / "old.txt", ns=(10**9, 10**9))
+    engine = Engine(settings, embedder=embedder, inputs=[], log=lambda m: None)
+    status, w = watch_engine(engine, folder)
+    engine.load()
+    assert presenting.documents_table(engine.documents(), [], status.files)[0][3] == "watched"

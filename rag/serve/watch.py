@@ -36,6 +36,8 @@ class WatchStatus:
     lines: list[str] = field(default_factory=list)
     """The last update's result: what was indexed, and one line per file that failed."""
     updates: int = 0
+    files: set[str] = field(default_factory=set)
+    """The watched folder's files handed to the indexer (relative names)."""
 
 
 def looks_complete(path: Path) -> bool:
@@ -174,6 +176,7 @@ def index_changes(reindex: Callable, status: WatchStatus) -> Callable[[list[str]
     from ..errors import RagError
 
     def on_change(changed: list[str], removed: list[str]) -> list[str]:
+        status.files = (status.files | set(changed)) - set(removed)
         what = ", ".join(changed + [f"{r} (removed)" for r in removed])
         status.message = f"Indexing from {status.folder}: {what}"
         status.progress = (0, 0)
@@ -205,6 +208,7 @@ def watch_engine(engine, folder: Path | str) -> tuple[WatchStatus, FolderWatcher
     status = WatchStatus(folder=str(folder))
     watcher = FolderWatcher(folder, index_changes(engine.reindex, status))
     watcher.prime()
+    status.files = set(watcher._indexed)
     engine.accept = watcher.accepts
     return status, watcher
 
