@@ -276,12 +276,13 @@ def test_parse_auth():
 
 def test_a_watched_folder_shows_in_the_documents_panel(engine, tmp_path, capsys):
     import app
-    from rag.serve import watch_engine, watch_view
+    from rag.serve import Keeper, build_store, watch_engine, watch_view
 
     folder = tmp_path / "watched"
     folder.mkdir()
     status, watcher = watch_engine(engine, folder)
-    demo = app.build_app(engine, status)
+    settings = engine.settings.replace(data_dir=tmp_path / "data")
+    demo = app.build_app(engine, Keeper(build_store(settings), settings), status)
     ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
     assert {"rag-watch-folder", "rag-watch-msg"} <= ids
     assert watch_view(status, 0) == (None, False, 0)  # nothing happened yet
