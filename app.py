@@ -16,8 +16,10 @@ import gradio as gr
 import uvicorn
 
 import ui_conversations
+import ui_watch
 from rag.ingest import uploads
-from rag.serve import ChatSession, Keeper, ask, build_store, check_question, create_api_app, presenting, warm_up
+from rag.serve import (ChatSession, Keeper, WatchStatus, ask, build_store, check_question, create_api_app, presenting,
+                       warm_up, watch_engine)
 from rag.config import MODES, Settings
 from rag.engine import Engine
 from rag.errors import StoreUnavailableError, InputError, RagError
@@ -33,7 +35,7 @@ QUEUE_CONCURRENCY = 2
 QUEUE_MAX_SIZE = 32
 
 
-def build_app(engine: Engine, keeper: Keeper) -> gr.Blocks:
+def build_app(engine: Engine, keeper: Keeper, watch: WatchStatus | None = None) -> gr.Blocks:
     settings = engine.settings
 
     def status_line() -> str:
@@ -45,7 +47,7 @@ def build_app(engine: Engine, keeper: Keeper) -> gr.Blocks:
         except RagError:
             docs = []
         names = uploads.list_uploads(settings)
-        return (presenting.documents_table(docs, names),
+        return (presenting.documents_table(docs, names, watch.files if watch else ()),
                 gr.update(choices=names, value=names[0] if names else None))
 
     # ------------------------------------------------------------------ handlers
@@ -159,11 +161,12 @@ def build_app(engine: Engine, keeper: Keeper) -> gr.Blocks:
         with gr.Accordion("Documents", open=False, elem_id="rag-docs"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=2, min_width=280):
-                    upload = gr.File(label="Upload .txt, .md, .html, .pdf or .jsonl "
+                    upload = gr.File(label=f"Upload {uploads.KINDS} "
                                            f"(up to {settings.max_upload_bytes // (1024 * 1024)} MB each)",
                                      file_count="multiple", file_types=sorted(uploads.ALLOWED_SUFFIXES),
                                      elem_id="rag-upload", height=150)
                     upload_msg = gr.Markdown(elem_id="rag-upload-msg")
+                    watch_msg = ui_watch.panel(watch) if watch is not None else None
                     with gr.Row(equal_height=False):
                         to_remove = gr.Dropdown(label="Remove an uploaded document", choices=[], scale=3,
                                                 min_width=160)
@@ -191,6 +194,8 @@ def build_app(engine: Engine, keeper: Keeper) -> gr.Blocks:
         remove.click(remove_file, [to_remove], [upload_msg, docs, to_remove, status],
                      api_visibility="private", concurrency_limit=1, concurrency_id="index")
         demo.load(refresh, None, [status, docs, to_remove], api_visibility="private", queue=False)
+        if watch is not None:
+            ui_watch.wire(watch, watch_msg, docs, to_remove, status, documents_view, status_line)
         gr.api(ask_api, api_name="ask", concurrency_limit=QUEUE_CONCURRENCY, concurrency_id="answer")
         ui_conversations.wire(demo, keeper, chatbot=chatbot, sources=sources, session=session, k=k, mode=mode,
                               submitted=submitted, cleared=cleared, fb=feedback)
@@ -211,15 +216,21 @@ def parse_auth(value: str | None) -> list[tuple[str, str]] | None:
     return logins
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    overrides = ui_watch.overrides(argv)
+    watch = watcher = None
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(**overrides)
         auth = parse_auth(settings.auth)
         settings.upload_dir.mkdir(parents=True, exist_ok=True)
+        if settings.watch_dir is not None and not settings.watch_dir.is_dir():
+            raise InputError(f"watched folder {settings.watch_dir} is not a folder")
         engine = Engine(settings, inputs=[settings.seeds_dir, settings.upload_dir], log=log)
+        if settings.watch_dir is not None:
+            watch, watcher = watch_engine(engine, settings.watch_dir)
         log("loading the index…")
         try:
             engine.load()
@@ -232,7 +243,10 @@ def main() -> int:
     except (RagError, ValueError) as exc:
         log(f"error: {exc}")
         return 2 if isinstance(exc, InputError) else 1
-    demo = build_app(engine, Keeper(store, settings))
+    demo = build_app(engine, Keeper(store, settings), watch)
+    if watcher is not None:
+        watcher.start()
+        log(f"watching {settings.watch_dir}")
     # one port, one process: the OpenAI-compatible /v1 routes, with the UI mounted at /
     api = create_api_app(engine, settings, concurrency=QUEUE_CONCURRENCY, max_waiting=QUEUE_MAX_SIZE, log=log)
     server = gr.mount_gradio_app(api, demo, path="/", auth=auth, server_name=settings.server_name,

@@ -142,8 +142,13 @@ class Settings:
     answer: AnswerOptions = AnswerOptions()
     """How answers are composed from the model's reply and the evidence sentences."""
 
+    table_docs: str = "row"
+    """CSV/TSV files: a document per ``row`` or per ``file`` (RAG_TABLE_DOCS); see the README."""
+
     # --- UI -------------------------------------------------------------------------
     upload_dir: Path = PROJECT_ROOT / "uploads"
+    watch_dir: Path | None = None
+    """A folder indexed while the app runs: files added, changed or removed there (RAG_WATCH_DIR)."""
     max_upload_bytes: int = 20 * 1024 * 1024
     auth: str | None = field(default=None, repr=False)
     """RAG_AUTH=user:password[,user2:password2] enables login in the UI; never logged or shown."""
@@ -204,6 +209,8 @@ class Settings:
                                      ("prompt style", self.prompt_style, PROMPT_STYLES)):
             if value not in allowed:
                 raise InputError(f"{name} must be {', '.join(allowed[:-1])} or {allowed[-1]}, not {value!r}")
+        if self.table_docs not in {"row", "file"}:
+            raise InputError(f"RAG_TABLE_DOCS must be row or file, not {self.table_docs!r}")
         if self.k < 1 or self.k > 50:
             raise InputError(f"k must be between 1 and 50, not {self.k}")
         if self.store_url and not self.store_url.startswith(("postgresql://", "postgres://")):
@@ -233,6 +240,7 @@ _ENV = {  # variable: (field, conversion)
     "RAG_LLM_BACKEND": ("llm_backend", str), "GRADIO_SERVER_NAME": ("server_name", str),
     "RAG_SEEDS_DIR": ("seeds_dir", Path), "RAG_INDEX_DIR": ("index_dir", Path),
     "RAG_UPLOAD_DIR": ("upload_dir", Path), "RAG_CACHE_DIR": ("cache_dir", Path),
+    "RAG_WATCH_DIR": ("watch_dir", Path), "RAG_TABLE_DOCS": ("table_docs", str),
     "RAG_K": ("k", int), "RAG_EMBED_THREADS": ("embed_threads", int),
     "RAG_EMBED_QUERY_THREADS": ("embed_query_threads", int), "RAG_EMBED_MAX_SEQ": ("embed_max_seq_length", int),
     "RAG_EMBED_BATCH": ("embed_batch_size", int), "RAG_LLM_RETRIES": ("llm_max_retries", int),

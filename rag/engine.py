@@ -66,6 +66,8 @@ class Engine:
         self._update_lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
+        self.accept: Callable[[Path], bool] | None = None
+        """Filter on input files (a watched folder's files wait until they are ready)."""
 
     # ------------------------------------------------------------------ index
     def load(self) -> IndexView:
@@ -79,10 +81,11 @@ class Engine:
                     self._data = self._sync_shared()
                 else:
                     self._data = ensure_index(self.settings, self.embedder, log=self.log,
-                                              default_paths=self.existing_inputs(), store=self.store)
+                                              default_paths=self.existing_inputs(), store=self.store,
+                                              accept=self.accept)
                     if [str(p.resolve()) for p in self.existing_inputs()] != self._data.manifest.get("inputs"):
                         self._data, report = index_paths(self.existing_inputs(), self.settings, self.embedder,
-                                                         log=self.log, store=self.store)
+                                                         log=self.log, store=self.store, accept=self.accept)
                         self.log(report.summary())
             finally:
                 self._idle.set()
@@ -126,7 +129,8 @@ class Engine:
             self._idle.clear()
             try:
                 self._data, report = index_paths(self.existing_inputs(), self.settings, self.embedder,
-                                                 log=self.log, progress=progress, store=self.store)
+                                                 log=self.log, progress=progress, store=self.store,
+                                                 accept=self.accept)
             finally:
                 self._idle.set()
         return report

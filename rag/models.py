@@ -37,6 +37,19 @@ class Chunk:
     source: str
     title: str = ""
     page: int | None = None
+    """For PDFs: the page the chunk starts on."""
+    page_breaks: tuple[int, ...] = ()
+    """Document offsets inside the chunk at which a new page starts (one per page turned)."""
+
+    def __post_init__(self):
+        if not isinstance(self.page_breaks, tuple):  # a list, read back from JSON
+            object.__setattr__(self, "page_breaks", tuple(self.page_breaks))
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of document offset ``offset`` inside this chunk (a sentence's first page)."""
+        if self.page is None:
+            return None
+        return self.page + sum(1 for b in self.page_breaks if b <= offset)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

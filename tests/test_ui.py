@@ -302,3 +302,23 @@ def test_the_short_answer_is_shown_bold_with_its_sentence_below_as_evidence():
     assert evidence.startswith("Trade is more than 10 billion euros <a")
     plain = presenting.render_answer({**answer, "short_answer": None}, 0)
     assert "**" not in plain and "  \n" not in plain
+
+
+def test_a_watched_folder_shows_in_the_documents_panel(engine, tmp_path, capsys):
+    import app
+    from rag.serve import Keeper, build_store, watch_engine, watch_view
+
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    status, watcher = watch_engine(engine, folder)
+    settings = engine.settings.replace(data_dir=tmp_path / "data")
+    demo = app.build_app(engine, Keeper(build_store(settings), settings), status)
+    ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
+    assert {"rag-watch-folder", "rag-watch-msg"} <= ids
+    assert watch_view(status, 0) == (None, False, 0)  # nothing happened yet
+    status.message, status.progress = "Indexing from x: a.pdf", (3, 10)
+    assert watch_view(status, 0) == ("Indexing from x: a.pdf — embedding chunks 3/10", False, 0)
+    status.progress, status.lines, status.updates = None, ["From x: a.pdf. documents: 1 added", "Skipped: b.pdf: encrypted PDF"], 1
+    assert watch_view(status, 0) == ("From x: a.pdf. documents: 1 added\nSkipped: b.pdf: encrypted PDF", True, 1)
+    assert app.main(["--watch", str(tmp_path / "missing")]) == 2
+    assert "is not a folder" in capsys.readouterr().err

@@ -36,7 +36,7 @@ def verified_in(short: str, passages: Sequence[Passage]) -> int | None:
 def citation(n: int, passage: Passage, span: cit.SentenceSpan, score: float = 1.0) -> Citation:
     c = passage.chunk
     return Citation(n=n, chunk_id=c.chunk_id, doc_id=c.doc_id, source=c.source, title=c.title,
-                    page=c.page, start=c.start, end=c.end, text=c.text, sentence=span.text,
+                    page=c.page_at(span.start), start=c.start, end=c.end, text=c.text, sentence=span.text,
                     sentence_start=span.start, sentence_end=span.end, supported=True,
                     score=round(float(score), 4))
 

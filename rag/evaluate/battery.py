@@ -1,7 +1,8 @@
 """Question batteries: JSON Lines (and CSV) files of questions with optional references.
 
 A line is ``{"id", "question"}`` plus any of ``answers`` (reference answers), ``gold``
-(document ids that answer it), ``expect_refusal`` and ``history`` (earlier turns).
+(document ids that answer it), ``expect_refusal``, ``history`` (earlier turns) and ``page``
+(the PDF page, or list of pages, the answer is printed on).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class Question:
     gold: tuple[str, ...] = ()
     expect_refusal: bool = False
     history: tuple[dict, ...] = ()
+    pages: tuple[int, ...] = ()
+    """For PDFs: the page(s) the answer is printed on (``"page"``: a number or a list)."""
     source: str = ""
     """file:line it came from."""
 
@@ -58,6 +61,15 @@ def _history(value) -> tuple[dict, ...]:
     return tuple(turns)
 
 
+def _pages(value) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
+        raise ValueError('"page" must be a page number (1, 2, ...) or a list of them')
+    return tuple(values)
+
+
 def question_from_record(record, where: str, fallback_id: str) -> Question:
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
@@ -74,7 +86,7 @@ def question_from_record(record, where: str, fallback_id: str) -> Question:
         raise ValueError('"expect_refusal" must be true or false')
     return Question(id=str(qid), question=text.strip(), answers=_str_list(record.get("answers"), "answers"),
                     gold=_str_list(record.get("gold"), "gold"), expect_refusal=refusal,
-                    history=_history(record.get("history")), source=where)
+                    history=_history(record.get("history")), pages=_pages(record.get("page")), source=where)
 
 
 def _parse_jsonl(path: Path, data: bytes, battery: Battery) -> None:
@@ -121,6 +133,10 @@ def _parse_csv(path: Path, data: bytes, battery: Battery) -> None:
                 raise ValueError('"expect_refusal" must be true or false')
             record = {"question": row.get("question") or "", "answers": split("answers"),
                       "gold": split("gold"), "expect_refusal": refusal in {"true", "1", "yes"}}
+            if split("page"):
+                if not all(v.isdigit() for v in split("page")):
+                    raise ValueError('"page" must be a page number (1, 2, ...) or a list of them')
+                record["page"] = [int(v) for v in split("page")]
             if (row.get("id") or "").strip():
                 record["id"] = row["id"].strip()
             battery.questions.append(question_from_record(record, where, f"{path.stem}-{lineno}"))

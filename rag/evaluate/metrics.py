@@ -20,6 +20,12 @@ def normalize(text: str) -> str:
     return " ".join(text.split())
 
 
+def first_marker(text: str) -> int | None:
+    """The number of the first ``[n]`` in ``text``."""
+    m = _MARKER.search(text)
+    return int(m.group().strip("[] ")) if m else None
+
+
 def strip_markers(text: str) -> str:
     return _MARKER.sub(" ", text)
 
@@ -32,6 +38,24 @@ def answer_match(prediction: str, references: Sequence[str]) -> float:
         if ref_n and f" {ref_n} " in pred:
             return 1.0
     return 0.0
+
+
+_TERMINAL = re.compile(r"[.!?…:;][\"'”’)\]]*$")
+
+
+def sentence_whole(sentence: str, passage: str, end: int) -> bool:
+    """Does a cited sentence end where a sentence ends: with terminal punctuation, or at the
+    end of a paragraph or block (a blank line, or the end of its passage), or as a whole line
+    of a block (a code or table line) that the next line does not go on in lower case?
+    ``end`` is the sentence's end offset within ``passage``."""
+    if _TERMINAL.search(sentence.rstrip()):
+        return True
+    rest = passage[end:].lstrip(" \t")
+    if not rest.strip() or rest.startswith("\n\n"):
+        return True
+    start = end - len(sentence)
+    whole_line = start <= 0 or passage[:start].rstrip(" \t").endswith("\n") or not passage[:start].strip()
+    return rest.startswith("\n") and whole_line and not rest.lstrip()[:1].islower()
 
 
 def f1(prediction: str, reference: str) -> float:

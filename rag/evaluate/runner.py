@@ -25,7 +25,10 @@ class EvalRun:
 
 def _references(q: Question) -> dict:
     """What the question is scored against, kept in each result for reports and comparisons."""
-    return {"answers": list(q.answers), "gold": list(q.gold), "expect_refusal": q.expect_refusal}
+    refs = {"answers": list(q.answers), "gold": list(q.gold), "expect_refusal": q.expect_refusal}
+    if q.pages:
+        refs["page"] = list(q.pages)
+    return refs
 
 
 def retrieval_result(q: Question, retriever: Retriever, k: int, mode: str | None) -> dict:
@@ -102,6 +105,13 @@ def score_answer(q: Question, ans: Answer) -> dict:
     if q.gold:
         rank = metrics.first_gold_rank([p.chunk.doc_id for p in ans.passages], q.gold)
         out["gold_rank"] = rank
+    if ans.citations and not ans.refused:
+        out["sentence_whole"] = float(all(metrics.sentence_whole(c.sentence, c.text, c.sentence_end - c.start)
+                                          for c in ans.citations))
+        if q.pages and not q.expect_refusal:  # the page of the answer's first [n]
+            lead = metrics.first_marker(ans.text)
+            cited = next((c for c in ans.citations if c.n == lead), ans.citations[0])
+            out["page_match"] = float(cited.page in q.pages)
     return out
 
 
@@ -113,10 +123,7 @@ def answer_result(q: Question, ans: Answer) -> dict:
         "standalone_question": ans.standalone_question,
         **_references(q),
         "answer": ans.text,
-        "citations": [{"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "source": c.source,
-                       "start": c.start, "end": c.end, "sentence": c.sentence,
-                       "sentence_start": c.sentence_start, "sentence_end": c.sentence_end}
-                      for c in ans.citations],
+        "citations": [c.to_dict() for c in ans.citations],  # the fields of `rag ask --json`
         "refused": ans.refused,
         "error": ans.error,
         "short_answer": ans.short_answer,
@@ -150,6 +157,8 @@ def summarize_answers(results: list[dict]) -> dict:
         "answer_words_max": max(words, default=None),
         "citation_valid": avg(cited),
         "refusal_accuracy": avg([m["refusal_correct"] for m in unanswerable]),
+        "page_match": avg([m["page_match"] for m in ms if "page_match" in m]),
+        "sentence_whole": avg([m["sentence_whole"] for m in ms if "sentence_whole" in m]),
         "false_refusal": avg([float(m["refused"]) for m in answerable]),
         "llm_errors": sum(1 for m in ms if m["error"]),
         "latency_p50_ms": round(metrics.percentile(lat, 50) or 0.0, 1),

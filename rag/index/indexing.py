@@ -48,8 +48,10 @@ class IndexReport:
 
 def index_paths(paths: Sequence[Path | str], settings: Settings, embedder: Embedder,
                 log: Log = print, progress: Progress | None = None,
-                store: Store | None = None) -> tuple[IndexView, IndexReport]:
-    """Bring the index (``settings``' store) in line with the documents under ``paths``.
+                store: Store | None = None,
+                accept: Callable[[Path], bool] | None = None) -> tuple[IndexView, IndexReport]:
+    """Bring the index (``settings``' store) in line with the documents under ``paths`` (only
+    the files ``accept`` takes, when given: a watched folder's half-written ones wait).
 
     A shared store (PostgreSQL) drops only documents that came from one of ``paths``, so
     replicas indexing their own upload folders don't remove each other's documents."""
@@ -61,7 +63,7 @@ def index_paths(paths: Sequence[Path | str], settings: Settings, embedder: Embed
         if not p.exists():
             raise InputError(f"no such file or folder: {p}")
     with store.lock():
-        documents_in, report.skipped = _load(paths, settings, log)
+        documents_in, report.skipped = _load(paths, settings, log, accept)
         if not documents_in:
             where = ", ".join(str(p) for p in paths)
             raise EmptyCorpusError(f"no readable documents in {where}"
@@ -132,13 +134,15 @@ def index_paths(paths: Sequence[Path | str], settings: Settings, embedder: Embed
         return data, report
 
 
-def _load(paths: list[Path], settings: Settings, log: Log) -> tuple[list[tuple[Document, Path]], list[str]]:
+def _load(paths: list[Path], settings: Settings, log: Log,
+          accept: Callable[[Path], bool] | None = None) -> tuple[list[tuple[Document, Path]], list[str]]:
     """Every readable document with the input root it came from (the first of duplicates)."""
     documents: list[tuple[Document, Path]] = []
     skipped: list[str] = []
     seen: dict[str, str] = {}
     for root in paths:
-        loaded = load_documents([root], settings.max_file_bytes, warn=lambda m: log(f"warning: {m}"))
+        loaded = load_documents([root], settings.max_file_bytes, warn=lambda m: log(f"warning: {m}"),
+                                table_rows=settings.table_docs == "row", accept=accept)
         skipped.extend(loaded.skipped)
         for doc in loaded.documents:
             if doc.doc_id in seen:
@@ -200,7 +204,8 @@ def _embed(embedder: Embedder, chunks: list[Chunk], log: Log, progress: Progress
 
 
 def ensure_index(settings: Settings, embedder: Embedder, log: Log = print,
-                 default_paths: Sequence[Path] | None = None, store: Store | None = None) -> IndexView:
+                 default_paths: Sequence[Path] | None = None, store: Store | None = None,
+                 accept: Callable[[Path], bool] | None = None) -> IndexView:
     """Load the index, building or updating it first when it is missing or stale.
 
     A missing index is built from ``default_paths`` (the seeds by default) only when the
@@ -217,7 +222,7 @@ def ensure_index(settings: Settings, embedder: Embedder, log: Log = print,
             raise
         paths = list(default_paths or [settings.seeds_dir])
         log(f"no index in {store.location}; building it from {', '.join(map(str, paths))}")
-        data, report = index_paths(paths, settings, embedder, log=log, store=store)
+        data, report = index_paths(paths, settings, embedder, log=log, store=store, accept=accept)
         log(report.summary())
         return data
     if store.shared and (data.manifest.get("settings", {}).get("embedder") not in (None, embedder.name)
@@ -227,6 +232,6 @@ def ensure_index(settings: Settings, embedder: Embedder, log: Log = print,
     if reason:
         inputs = [Path(p) for p in data.manifest.get("inputs", [])] or list(default_paths or [settings.seeds_dir])
         log(f"index in {store.location} is stale ({reason}); updating it")
-        data, report = index_paths(inputs, settings, embedder, log=log, store=store)
+        data, report = index_paths(inputs, settings, embedder, log=log, store=store, accept=accept)
         log(report.summary())
     return data

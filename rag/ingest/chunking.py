@@ -164,5 +164,6 @@ def chunk_document(doc: Document, chunk_words: int = 120, overlap: int = 1) -> l
         else:
             seen[cid] = 1
         chunks.append(Chunk(chunk_id=cid, doc_id=doc.doc_id, text=text, start=start, end=end,
-                            source=doc.source, title=doc.title, page=doc.page_at(start)))
+                            source=doc.source, title=doc.title, page=doc.page_at(start),
+                            page_breaks=tuple(b for b in doc.page_starts if start < b < end)))
     return chunks

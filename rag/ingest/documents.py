@@ -1,8 +1,10 @@
 """Reading inputs into :class:`Document` objects.
 
 Inputs are paths: files, folders (recursive) or JSON Lines corpora. Supported files are
-``.txt``, ``.md``, ``.html``/``.htm`` (visible text only), ``.pdf`` (text layer, page
-offsets kept) and ``.jsonl`` (one ``{"id", "title", "text"}`` document per line).
+``.txt``, ``.md``, ``.html``/``.htm`` (visible text, no navigation; :mod:`.html`), ``.pdf``
+(text layer reflowed into prose, page offsets kept; :mod:`.pdf`), ``.docx`` (:mod:`.docx`),
+``.csv``/``.tsv`` (a document per row or per file; :mod:`.tabular`) and ``.jsonl`` (one
+``{"id", "title", "text"}`` document per line).
 
 Bad files never stop a run: each one is skipped with a one-line warning naming it, and the
 caller decides what an empty result means.
@@ -17,15 +19,19 @@ from typing import Callable, Iterable, Iterator
 from ..errors import DocumentError, InputError
 from ..models import Document
 from .corpus import read_corpus
+from .docx import read_docx
 from .html import html_to_text
 from .pdf import pdf_to_text
-from .text import decode_text
+from .tabular import read_table
+from .text import clean_text, decode_text
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 CORPUS_SUFFIXES = {".jsonl"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | CORPUS_SUFFIXES
+DOCX_SUFFIXES = {".docx"}
+TABLE_SUFFIXES = {".csv", ".tsv", ".tab"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | CORPUS_SUFFIXES | DOCX_SUFFIXES | TABLE_SUFFIXES
 
 Warn = Callable[[str], None]
 
@@ -37,20 +43,33 @@ class LoadResult:
     """One line per skipped file or corpus line, naming it and saying why."""
 
 
-def read_file(path: Path, doc_id: str, max_bytes: int) -> Document:
-    """Read one supported non-corpus file into a Document; raises DocumentError."""
-    name = doc_id
+def _read_bytes(path: Path, name: str, max_bytes: int) -> bytes:
     try:
         size = path.stat().st_size
         if size > max_bytes:
             raise DocumentError(f"{name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit, skipped")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{name}: unreadable ({exc.strerror or exc}), skipped") from None
+
+
+def read_documents(path: Path, doc_id: str, max_bytes: int, table_rows: bool = True) -> list[Document]:
+    """Documents of one supported non-corpus file (a CSV may give one per row); DocumentError."""
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        text = decode_text(_read_bytes(path, doc_id, max_bytes), doc_id)
+        return read_table(text, doc_id, path.stem, per_row=table_rows)
+    return [read_file(path, doc_id, max_bytes)]
+
+
+def read_file(path: Path, doc_id: str, max_bytes: int) -> Document:
+    """Read one supported single-document file into a Document; raises DocumentError."""
+    name = doc_id
+    data = _read_bytes(path, name, max_bytes)
     suffix = path.suffix.lower()
+    if suffix in DOCX_SUFFIXES:
+        text, title = read_docx(data, name)
+        return Document(doc_id=doc_id, text=clean_text(text), source=doc_id, title=title or path.stem)
     if suffix in PDF_SUFFIXES:
-        if not data.startswith(b"%PDF"):
-            raise DocumentError(f"{name}: not a PDF file (no %PDF header), skipped")
         text, pages = pdf_to_text(data, name)
         return Document(doc_id=doc_id, text=text, source=doc_id, title=path.stem, page_starts=pages)
     text = decode_text(data, name)
@@ -71,11 +90,14 @@ def iter_files(root: Path) -> Iterator[Path]:
 
 
 def load_documents(paths: Iterable[Path | str], max_file_bytes: int = 50 * 1024 * 1024,
-                   warn: Warn | None = None) -> LoadResult:
+                   warn: Warn | None = None, table_rows: bool = True,
+                   accept: Callable[[Path], bool] | None = None) -> LoadResult:
     """Read every supported document under ``paths``.
 
     Raises InputError for a path that does not exist; everything wrong with a single file
-    or corpus line is recorded in ``LoadResult.skipped`` (and passed to ``warn``).
+    or corpus line is recorded in ``LoadResult.skipped`` (and passed to ``warn``). CSV/TSV
+    files give a document per row with ``table_rows``, else one per file; files ``accept``
+    refuses are left out (a watched folder's half-written ones).
     """
     result = LoadResult()
     seen: dict[str, str] = {}
@@ -101,6 +123,8 @@ def load_documents(paths: Iterable[Path | str], max_file_bytes: int = 50 * 1024 
         else:
             files = [(root, root.name)]
         for path, rel in files:
+            if accept is not None and not accept(path):
+                continue  # not ready yet (a watched file still being written)
             suffix = path.suffix.lower()
             if suffix not in SUPPORTED_SUFFIXES:
                 if root.is_file():
@@ -114,7 +138,8 @@ def load_documents(paths: Iterable[Path | str], max_file_bytes: int = 50 * 1024 
                     skip(message)
                 continue
             try:
-                add(read_file(path, rel, max_file_bytes))
+                for doc in read_documents(path, rel, max_file_bytes, table_rows):
+                    add(doc)
             except DocumentError as exc:
                 skip(str(exc))
     return result

@@ -19,12 +19,17 @@ from pathlib import Path
 from typing import Iterable
 
 from ..config import Settings
-from .documents import CORPUS_SUFFIXES, HTML_SUFFIXES, PDF_SUFFIXES, TEXT_SUFFIXES
+from .docx import read_docx
+from .documents import (CORPUS_SUFFIXES, DOCX_SUFFIXES, HTML_SUFFIXES, PDF_SUFFIXES, TABLE_SUFFIXES,
+                        TEXT_SUFFIXES)
 from .pdf import check_pdf
+from .tabular import parse_table
 from ..errors import DocumentError, InputError
 
-ALLOWED_SUFFIXES = (TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | CORPUS_SUFFIXES)
-"""Extensions accepted for upload (.txt, .md, .html, .pdf, .jsonl and their aliases)."""
+ALLOWED_SUFFIXES = (TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | CORPUS_SUFFIXES | DOCX_SUFFIXES
+                    | TABLE_SUFFIXES)
+"""Extensions accepted for upload (.txt, .md, .html, .pdf, .docx, .csv, .tsv, .jsonl and aliases)."""
+KINDS = ".txt, .md, .html, .pdf, .docx, .csv, .tsv or .jsonl"
 MAX_NAME_CHARS = 100
 
 
@@ -60,7 +65,7 @@ def sanitize_name(name: str) -> str:
         stem = "upload"
     clean = f"{stem[:MAX_NAME_CHARS]}.{suffix}" if suffix else stem[:MAX_NAME_CHARS]
     if not suffix:
-        raise UploadError(f"{base or name!r}: no file extension; upload .txt, .md, .html, .pdf or .jsonl")
+        raise UploadError(f"{base or name!r}: no file extension; upload {KINDS}")
     return clean
 
 
@@ -68,8 +73,7 @@ def check_content(data: bytes, name: str) -> None:
     """Raise UploadError unless ``data`` really is what the extension of ``name`` says."""
     suffix = Path(name).suffix.lower()
     if suffix not in ALLOWED_SUFFIXES:
-        raise UploadError(f"{name}: unsupported file type {suffix or '(none)'}; "
-                          "upload .txt, .md, .html, .pdf or .jsonl")
+        raise UploadError(f"{name}: unsupported file type {suffix or '(none)'}; upload {KINDS}")
     if not data.strip():
         raise UploadError(f"{name}: the file is empty")
     if suffix in PDF_SUFFIXES:
@@ -80,12 +84,24 @@ def check_content(data: bytes, name: str) -> None:
         except DocumentError as exc:
             raise UploadError(str(exc).removesuffix(", skipped")) from None
         return
+    if suffix in DOCX_SUFFIXES:
+        try:
+            read_docx(data, name)
+        except DocumentError as exc:
+            raise UploadError(str(exc).removesuffix(", skipped")) from None
+        return
     if b"\x00" in data:
         raise UploadError(f"{name}: binary content (NUL bytes) in a text file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UploadError(f"{name}: not UTF-8 text (bad byte at {exc.start})") from None
+    if suffix in TABLE_SUFFIXES:
+        try:
+            parse_table(text, name, "," if suffix == ".csv" else "\t")
+        except DocumentError as exc:
+            raise UploadError(str(exc).removesuffix(", skipped")) from None
+        return
     if suffix in CORPUS_SUFFIXES:
         for lineno, line in enumerate(text.splitlines(), start=1):
             if not line.strip():

@@ -1,6 +1,7 @@
 """What the front ends share (the Gradio UI and the OpenAI-compatible HTTP API): chat
 sessions with each answer's own sources, the streaming of one turn, rendering answers and
-sources as HTML/Markdown, lasting conversations with feedback, and the /v1 routes."""
+sources as HTML/Markdown, lasting conversations with feedback, the /v1 routes, and a watched
+folder indexed while the app runs."""
 
 from . import presenting
 from .chat import ChatSession, Turn, ask, check_question, warm_up
@@ -9,7 +10,9 @@ from .conversations import (LOCAL_OWNER, Conversation, ConversationNotFoundError
 from .feedback import export_battery
 from .keeper import Keeper, owner_of
 from .openai_api import create_api_app
+from .watch import FolderWatcher, WatchStatus, index_changes, watch_engine, watch_view
 
-__all__ = ["ChatSession", "Conversation", "ConversationNotFoundError", "ConversationStore", "Feedback", "Keeper",
-           "LOCAL_OWNER", "Turn", "ask", "build_store", "check_question", "create_api_app", "export_battery",
-           "owner_of", "presenting", "sqlite_path", "warm_up"]
+__all__ = ["ChatSession", "Conversation", "ConversationNotFoundError", "ConversationStore", "Feedback",
+           "FolderWatcher", "Keeper", "LOCAL_OWNER", "Turn", "WatchStatus", "ask", "build_store", "check_question",
+           "create_api_app", "export_battery", "index_changes", "owner_of", "presenting", "sqlite_path", "warm_up",
+           "watch_engine", "watch_view"]

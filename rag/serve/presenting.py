@@ -194,12 +194,13 @@ def status_text(status: dict) -> str:
             + (f" in {status['store']}" if status.get("store") else ""))
 
 
-def documents_table(documents: list[dict], uploads: Iterable[str]) -> list[list]:
-    """Rows for the documents list: title, source, chunks, origin (uploaded or built in)."""
-    uploaded = set(uploads)
+def documents_table(documents: list[dict], uploads: Iterable[str], watched: Iterable[str] = ()) -> list[list]:
+    """Rows for the documents list: title, source, chunks, origin (uploaded, watched or built in)."""
+    uploaded, watched = set(uploads), set(watched)
     rows = []
     for d in documents:
         source = d.get("source") or d.get("doc_id")
-        origin = "uploaded" if str(source).split("#", 1)[0] in uploaded else "built in"
+        owner = str(source).split("#", 1)[0]
+        origin = "uploaded" if owner in uploaded else "watched" if owner in watched else "built in"
         rows.append([d.get("title") or d.get("doc_id"), source, int(d.get("chunks", 0)), origin])
     return rows
