@@ -111,6 +111,24 @@ def stop_process(proc: subprocess.Popen, group: bool = False) -> None:
         proc.wait()
 
 
+def wait_until_serving(proc: subprocess.Popen, url: str, tmp: Path) -> None:
+    """Until app.py (logging to ``tmp/app.log``) serves ``url``; fails with its log's tail if it
+    exits first or does not serve within APP_STARTUP_SECONDS."""
+    deadline = time.time() + APP_STARTUP_SECONDS
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"app.py exited with {proc.returncode}:\n{(tmp / 'app.log').read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.time() > deadline:
+            pytest.fail(f"app.py did not serve {url} within {APP_STARTUP_SECONDS} s")
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory):
     """``python app.py`` (real embedder, embedded LLM, :func:`app_env`) on a free port, once it
@@ -123,19 +141,7 @@ def app_server(tmp_path_factory):
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.time() + APP_STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"app.py exited with {proc.returncode}:\n{(tmp / 'app.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                pytest.fail(f"app.py did not serve {url} within {APP_STARTUP_SECONDS} s")
-            time.sleep(0.5)
+        wait_until_serving(proc, url, tmp)
         yield url, tmp
     finally:
         stop_process(proc, group=True)

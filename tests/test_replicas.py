@@ -7,12 +7,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import APP_STARTUP_SECONDS, app_env, free_port, stop_process
+from conftest import app_env, free_port, stop_process, wait_until_serving
 from pg_fixtures import new_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -31,22 +30,6 @@ def start_app(tmp: Path, url: str):
                             env=app_env(tmp, GRADIO_SERVER_PORT=str(port), RAG_STORE_URL=url),
                             start_new_session=True)
     return proc, f"http://127.0.0.1:{port}/", log
-
-
-def wait_until_serving(proc, url: str, tmp: Path) -> None:
-    deadline = time.time() + APP_STARTUP_SECONDS
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"app.py exited with {proc.returncode}:\n{(tmp / 'app.log').read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.time() > deadline:
-            pytest.fail(f"app.py did not serve {url}")
-        time.sleep(0.5)
 
 
 def ask(url: str, question: str) -> dict:
