@@ -63,7 +63,7 @@ class Settings:
     embed_max_seq_length: int = 256
     """Word pieces the embedder reads; longer inputs are truncated (RAG_EMBED_MAX_SEQ)."""
     vector_cache_items: int = 8192
-    """Question and sentence vectors kept in memory for answering (rag.vector_cache; ~1.5 KB
+    """Question and sentence vectors kept in memory for answering (rag.retrieve.vector_cache; ~1.5 KB
     each; 0 turns the cache off)."""
     embed_backend: str = "onnx"
     """onnx | torch | onnx-int8, or another registered embedder (RAG_EMBED_BACKEND). onnx: the same model exported once to ONNX

@@ -35,7 +35,7 @@ class AnswerOptions:
     """Weight question words by how few candidate sentences contain them."""
     pair_weight: float = 0.5
     """Weight of the share of the question's adjacent word pairs the sentence repeats
-    (:func:`rag.citations.word_pairs`)."""
+    (:func:`rag.text.word_pairs`)."""
     context_weight: float = 0.25
     """Question words found only in the previous sentence of the same passage count this much
     (relative to words in the sentence): the sentence goes on about what that one named."""

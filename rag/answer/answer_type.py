@@ -3,7 +3,7 @@
 Only the two kinds a sentence's surface shows reliably: a *number* ("how many", "how much",
 "what percentage", ...) and a *date* ("when", "what year", ...). A sentence can hold a number
 when it has a digit or a number word, a date when it has a year or a month name. Used as a
-small bonus in evidence-sentence choice (:func:`rag.qa.ranked_sentences`); "who" and
+small bonus in evidence-sentence choice (:func:`rag.answer.ranking.ranked_sentences`); "who" and
 "where" are left out: a capitalised word is in nearly every sentence, and on 1,000 SQuAD
 questions a bonus for one changed nothing.
 """

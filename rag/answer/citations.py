@@ -6,7 +6,7 @@
   content words (stemmed, stop words dropped) found in the passage; every number in the
   claim must be there too.
 * :func:`best_sentence` picks the passage sentence that best supports a claim or answers a
-  question, with its offsets in the document (``rag.chunking.split_sentences``).
+  question, with its offsets in the document (``rag.ingest.chunking.split_sentences``).
 """
 
 from __future__ import annotations

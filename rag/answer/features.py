@@ -7,7 +7,7 @@ the passage lacks, the asked relation the sentence reverses, the number or date 
 hold. :func:`features` turns one question and its retrieved passages into a fixed vector of
 such signals (names in :data:`NAMES`); :mod:`.answerability` weighs them.
 
-Words are compared stemmed (``rag.citations.content_words``). A question word absent from
+Words are compared stemmed (``rag.text.content_words``). A question word absent from
 the evidence window may still be there as a near-synonym ("commerce" for "trade"): each
 such word is embedded alone with the index's MiniLM and matched by cosine against the
 window's words (:data:`SYNONYM`), so paraphrases keep their score while swapped entities
@@ -46,7 +46,7 @@ OPPOSITES = [("born", "die"), ("born", "death"), ("before", "after"), ("first", 
              ("male", "femal"), ("best", "worst"), ("success", "fail"), ("enter", "leav"),
              ("upper", "lower"), ("inner", "outer"), ("min", "max")]
 AUXILIARY = frozenset({"do"})
-"""Not in the stop list of rag.citations, but says nothing about the answer."""
+"""Not in the stop list of rag.text, but says nothing about the answer."""
 _CAPITAL = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-zA-Z]+")
 NAMES = ("dense_top", "fused_top", "evidence", "sent_cos", "cover_sent", "cover_window",
          "cover_passage", "miss_window", "miss_soft", "soft_cover", "worst_word", "rare_missing",

@@ -16,7 +16,7 @@ log = logging.getLogger("rag.index.embedding")
 class OnnxEmbedder(MiniLMBackend):
     """all-MiniLM-L6-v2 through ONNX Runtime: the same vectors as the torch embedder
     (fp32: max abs difference 2.5e-7 on the 1,673 SQuAD chunks), from a model exported once into the cache
-    (rag.onnx_model). Without torch at run time once the model is cached.
+    (rag.index.onnx_model). Without torch at run time once the model is cached.
 
     ``variant`` "int8" quantizes the linear layers' weights (vectors change slightly, so the
     name carries "+int8" and an index built with it is rebuilt by the other backends).

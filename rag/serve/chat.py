@@ -94,7 +94,7 @@ class ChatSession:
 
 
 def check_question(question: str | None, settings: Settings) -> CleanQuestion:
-    """:func:`rag.qa.clean_question` (the answer path's rule), with the UI's wording for an
+    """:func:`rag.answer.clean_question` (the answer path's rule), with the UI's wording for an
     empty (or ``None``) and an over-long question."""
     try:
         return clean_question("" if question is None else question, settings)

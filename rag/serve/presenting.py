@@ -20,7 +20,7 @@ from .page_assets import CSS, PAGE_JS  # noqa: F401  (the page's style and scrip
 
 
 MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*,\s*\d{1,3})*)\s*\]")
-"""One bracket holding one or more passage numbers (the same grammar as rag.citations)."""
+"""One bracket holding one or more passage numbers (the same grammar as rag.answer.citations)."""
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~$:@])")
 """Markdown syntax, plus ``:`` and ``@`` so URLs and e-mail addresses are not auto-linked
 (``<`` ``>`` ``&`` are HTML-escaped instead)."""
