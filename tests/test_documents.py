@@ -16,33 +16,14 @@ from rag.ingest.documents import load_documents
 from rag.testing import HashEmbedder
 from rag.errors import EmptyCorpusError, InputError
 from rag.index.indexing import index_paths
+from pdf_builder import layout_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_pdf(pages: list[str]) -> bytes:
-    """A minimal valid PDF with one line of Helvetica text per page, xref offsets exact."""
-    n = len(pages)
-    font = 3 + 2 * n
-    objs = ["<< /Type /Catalog /Pages 2 0 R >>",
-            f"<< /Type /Pages /Kids [{' '.join(f'{3 + 2 * i} 0 R' for i in range(n))}] /Count {n} >>"]
-    for i, text in enumerate(pages):
-        esc = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        stream = f"BT /F1 12 Tf 72 720 Td ({esc}) Tj ET"
-        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                    f"/Resources << /Font << /F1 {font} 0 R >> >> /Contents {4 + 2 * i} 0 R >>")
-        objs.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
-    objs.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for num, body in enumerate(objs, start=1):
-        offsets.append(len(out))
-        out += f"{num} 0 obj\n{body}\nendobj\n".encode("latin-1")
-    xref = len(out)
-    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{off:010d} 00000 n \n".encode() for off in offsets)
-    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    """A real PDF with one line of 12-pt Helvetica per page (tests/pdf_builder.py writes it)."""
+    return layout_pdf([[(72, 72, 12, "sans", text)] for text in pages])
 
 
 def load(paths, warnings=None):
