@@ -70,6 +70,13 @@ def test_an_antonym_born_against_died():
     assert feats("When was Calvin born?", "Calvin was born in 1509. He died in 1564.")["opposite"] == 0
 
 
+def test_a_comparative_and_its_superlative_are_one_side():
+    # "most isolated ... less vulnerable" states the asked side ("least vulnerable")
+    stated = "The disease bypassed some areas, and the most isolated areas were less vulnerable to contagion."
+    assert feats("Which areas were least vulnerable to disease?", stated)["opposite"] == 0
+    assert feats("Which areas were least vulnerable?", "The most isolated areas suffered most.")["opposite"] == 1
+
+
 def test_a_paraphrase_passes_and_a_swapped_name_does_not():
     text = "Iran and Iraq share trade worth 10 billion euros a year, the two neighboring countries said."
     e = WordEmbedder()

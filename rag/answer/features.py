@@ -35,7 +35,7 @@ WINDOW = 1
 """Sentences either side of the best one that count as its context."""
 NEGATION = frozenset("not never no none nor neither without cannot n't".split())
 OPPOSITES = [("born", "die"), ("born", "death"), ("before", "after"), ("first", "last"),
-             ("higher", "lower"), ("more", "less"), ("most", "least"), ("largest", "smallest"),
+             ("higher", "lower"), (("more", "most"), ("less", "least", "fewer", "fewest")), ("largest", "smallest"),
              ("increas", "decreas"), ("earliest", "latest"), ("maximum", "minimum"),
              ("begin", "end"), ("start", "end"), ("north", "south"), ("east", "west"),
              ("win", "lose"), ("won", "lost"), ("import", "export"), ("buy", "sell"),
@@ -63,11 +63,15 @@ def _negated(text: str) -> bool:
 
 
 def _opposite(q: set[str], window: set[str]) -> float:
-    """1 when the question asks one side of a relation and the evidence holds only the other."""
+    """1 when the question asks one side of a relation and the evidence holds only the other.
+    A side is a word stem or a family of them ("less"/"least": "least vulnerable" is asked,
+    "less vulnerable" is stated, which is the same side)."""
+    def has(words: set[str], side) -> bool:
+        return any(w.startswith(x) for w in words for x in ((side,) if isinstance(side, str) else side))
+
     for a, b in OPPOSITES:
         for x, y in ((a, b), (b, a)):
-            if any(w.startswith(x) for w in q) and not any(w.startswith(x) for w in window) \
-                    and any(w.startswith(y) for w in window):
+            if has(q, x) and not has(window, x) and has(window, y):
                 return 1.0
     return 0.0
 
