@@ -166,7 +166,8 @@ def test_a_page_reloaded_mid_answer_gets_the_whole_answer(app_url, browser):  # 
         page.reload()  # and it is stored whole
         page.wait_for_selector("#rag-question textarea")
         _wait_chat(page, [SEED_QUESTION])
-        expect(page.locator(BOT).last).to_have_text(answer, timeout=UI_SECONDS * 1000)
+        page.wait_for_function("""(text) => [...document.querySelectorAll('#rag-chat [data-testid="bot"]')]
+                                  .pop()?.innerText === text""", arg=answer, timeout=UI_SECONDS * 1000)
     finally:
         context.close()
 
