@@ -9,6 +9,7 @@ update runs waits for it (up to ``Settings.index_wait_seconds``) or gets a clear
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
@@ -66,29 +67,38 @@ class Engine:
         self._update_lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
+        self.on_wait: Callable[[], None] | None = None
+        """Called when a question starts waiting for an index update to finish (a seam for
+        front ends that say so, and for tests that must know the question is waiting)."""
         self.accept: Callable[[Path], bool] | None = None
         """Filter on input files (a watched folder's files wait until they are ready)."""
 
     # ------------------------------------------------------------------ index
-    def load(self) -> IndexView:
-        """Load the index, building it or bringing it up to date with the inputs first."""
+    @contextmanager
+    def updating(self) -> Iterator[None]:
+        """Hold the index for an update: one at a time, and questions wait until it ends."""
         with self._update_lock:
             self._idle.clear()
             try:
-                if self.inputs is None:
-                    self._data = ensure_index(self.settings, self.embedder, log=self.log, store=self.store)
-                elif self.store.shared:
-                    self._data = self._sync_shared()
-                else:
-                    self._data = ensure_index(self.settings, self.embedder, log=self.log,
-                                              default_paths=self.existing_inputs(), store=self.store,
-                                              accept=self.accept)
-                    if [str(p.resolve()) for p in self.existing_inputs()] != self._data.manifest.get("inputs"):
-                        self._data, report = index_paths(self.existing_inputs(), self.settings, self.embedder,
-                                                         log=self.log, store=self.store, accept=self.accept)
-                        self.log(report.summary())
+                yield
             finally:
                 self._idle.set()
+
+    def load(self) -> IndexView:
+        """Load the index, building it or bringing it up to date with the inputs first."""
+        with self.updating():
+            if self.inputs is None:
+                self._data = ensure_index(self.settings, self.embedder, log=self.log, store=self.store)
+            elif self.store.shared:
+                self._data = self._sync_shared()
+            else:
+                self._data = ensure_index(self.settings, self.embedder, log=self.log,
+                                          default_paths=self.existing_inputs(), store=self.store,
+                                          accept=self.accept)
+                if [str(p.resolve()) for p in self.existing_inputs()] != self._data.manifest.get("inputs"):
+                    self._data, report = index_paths(self.existing_inputs(), self.settings, self.embedder,
+                                                     log=self.log, store=self.store, accept=self.accept)
+                    self.log(report.summary())
         return self._data
 
     def _sync_shared(self) -> IndexView:
@@ -111,6 +121,8 @@ class Engine:
 
     @property
     def data(self) -> IndexView:
+        if not self._idle.is_set() and self.on_wait is not None:
+            self.on_wait()
         if not self._idle.wait(self.settings.index_wait_seconds):
             raise IndexBusyError("the index is being updated; try again in a moment")
         if self._data is None:
@@ -125,14 +137,10 @@ class Engine:
         """Re-read the inputs and update the index incrementally; questions wait meanwhile."""
         if self.inputs is None:
             raise IndexNotFoundError("this engine has no input folders to re-index")
-        with self._update_lock:
-            self._idle.clear()
-            try:
-                self._data, report = index_paths(self.existing_inputs(), self.settings, self.embedder,
-                                                 log=self.log, progress=progress, store=self.store,
-                                                 accept=self.accept)
-            finally:
-                self._idle.set()
+        with self.updating():
+            self._data, report = index_paths(self.existing_inputs(), self.settings, self.embedder,
+                                             log=self.log, progress=progress, store=self.store,
+                                             accept=self.accept)
         return report
 
     def documents(self) -> list[dict]:

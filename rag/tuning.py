@@ -39,6 +39,11 @@ class AnswerOptions:
     context_weight: float = 0.25
     """Question words found only in the previous sentence of the same passage count this much
     (relative to words in the sentence): the sentence goes on about what that one named."""
+    heading_weight: float = 1.0
+    """Question words found in the heading of a sentence's section ("asn1 dup node" above
+    "Returns: Return NULL on failure.") count this much (relative to words in the sentence);
+    the heading itself is no evidence (:func:`rag.answer.ranking.is_heading`). 0 turns
+    headings back into ordinary sentences."""
     type_bonus: float = 0.2
     """Added when a how-many/when question meets a sentence holding a number/date
     (:mod:`rag.answer_type`).

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -112,16 +113,18 @@ def stop_process(proc: subprocess.Popen, group: bool = False) -> None:
 
 
 def wait_until_serving(proc: subprocess.Popen, url: str, tmp: Path) -> None:
-    """Until app.py (logging to ``tmp/app.log``) serves ``url``; fails with its log's tail if it
-    exits first or does not serve within APP_STARTUP_SECONDS."""
+    """Until app.py (logging to ``tmp/app.log``) answers ``url`` over HTTP (any status: a 401
+    behind auth is serving too); fails with its log's tail if it exits first or does not answer
+    within APP_STARTUP_SECONDS."""
     deadline = time.time() + APP_STARTUP_SECONDS
     while True:
         if proc.poll() is not None:
             pytest.fail(f"app.py exited with {proc.returncode}:\n{(tmp / 'app.log').read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
         except OSError:
             pass
         if time.time() > deadline:

@@ -14,14 +14,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import free_port, stop_process
+from conftest import free_port, stop_process, wait_until_serving
 from stub_llm_server import StubLLMServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,20 +61,8 @@ def app(env):
         proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=environ, stdout=out,
                                 stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
     try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"app exited: {log.read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(url + "/gradio_api/info", timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break  # answering (even 401) means it is up
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("app did not start")
-                time.sleep(1)
+        wait_until_serving(proc, url + "/gradio_api/info", tmp)
         yield url, log
     finally:
         stop_process(proc)

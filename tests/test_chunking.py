@@ -9,7 +9,7 @@ import sys
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from rag.ingest.chunking import chunk_document, chunk_id, split_sentences
+from rag.ingest.chunking import chunk_document, chunk_id, is_heading, split_sentences
 from rag.models import Document
 
 TWO_PARAGRAPHS = ("Alpha one two. Beta three four five.\n\n"
@@ -141,6 +141,11 @@ def test_repeated_text_in_one_document_gets_distinct_ids():
     ("A heading without a stop\nThe body starts. It goes on.",
      ["A heading without a stop", "The body starts.", "It goes on."]),
     ("  Leading and trailing space.  \n\n  ", ["Leading and trailing space."]),
+    # a line that goes on in lowercase continues the sentence the line before left open
+    ("Read FILE with definitions and generate\na C array for it.\n-c, --check checks the syntax only",
+     ["Read FILE with definitions and generate\na C array for it.", "-c, --check checks the syntax only"]),
+    ("It ends here.\nnext line stays apart", ["It ends here.", "next line stays apart"]),
+    ("Open line\n\nafter a blank line", ["Open line", "after a blank line"]),
     ("", []),
 ])
 def test_sentence_splitting(text, expected):
@@ -175,3 +180,21 @@ def test_any_text_slices_back_and_is_fully_covered(parts, words, overlap):
         assert len(c.text.split()) <= words or len(c.text.split()) == 1
     for a, b in zip(chunks, chunks[1:]):
         assert b.start > a.start and b.end > a.end
+
+
+def test_headings_are_short_unpunctuated_paragraphs_of_their_own():
+    text = "3.1 Invoking asn1Parser\n\nBody text here.\n\nUsage: tool FILE\nRead FILE.\n\nA real sentence."
+    spans = {text[a:b]: (a, b) for a, b in split_sentences(text)}
+    assert is_heading(text, *spans["3.1 Invoking asn1Parser"])
+    assert not is_heading(text, *spans["Usage: tool FILE"])  # a line of a block, not a paragraph
+    assert not is_heading(text, *spans["A real sentence."])  # punctuated
+    long = "one two three four five six seven eight nine"
+    assert not is_heading(long + "\n\nBody.", 0, len(long))
+
+
+def test_a_chunk_ends_before_a_heading_so_the_section_keeps_it():
+    body = " ".join(f"w{i}" for i in range(30)) + "."
+    text = f"{body}\n\n{body}\n\nasn1 dup node\n\n{body}\n\nReturns: NULL on failure."
+    chunks = chunk_document(doc(text), chunk_words=80)
+    assert chunks[1].text.startswith("asn1 dup node") and chunks[1].text.endswith("NULL on failure.")
+    check_offsets_and_coverage(doc(text), chunks)

@@ -75,3 +75,11 @@ def test_a_currency_the_passage_does_not_name_is_not_supported():
     assert contains_answer(passage, "10 billion euros") and not contains_answer(passage, "$10 billion")
     assert not is_supported("Trade is $10 billion.", passage) and not is_supported("Trade is 10 billion dollars.", passage)
     assert is_supported("Trade is more than 10 billion euros.", passage)
+
+
+def test_a_marker_and_full_stop_end_a_claim_before_a_lowercase_quote():
+    from rag.answer.citations import split_claims
+
+    text = "The main type is asn1_node [1]. described in the DEFINITIONS file, and printed [3]."
+    assert split_claims(text) == [("The main type is asn1_node.", [1]),
+                                  ("described in the DEFINITIONS file, and printed.", [3])]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import socket
 import time
-from types import SimpleNamespace
 
 import pytest
 
 from rag.config import Settings
 from rag.errors import LLMError, LLMResponseError, LLMTimeoutError, LLMUnavailableError
 from rag.llm import LLM, OpenAILLM, build_llm, resolve_style, safe_url
-from rag.llm import client as client_module
 from rag.testing import FakeLLM
 from stub_llm_server import StubLLMServer
 
@@ -27,25 +25,23 @@ def stub():
     server.stop()
 
 
-@pytest.fixture
-def slept(monkeypatch):
-    """The waits the client asked for between attempts (it still really sleeps them).
+class RecordedSleep(list):
+    """OpenAILLM's ``sleep`` seam: records each wait between attempts and really sleeps it."""
 
-    OpenAILLM has no injectable sleep, so its module's ``time`` is swapped for a recording
-    one; if the client stops using ``time.sleep`` this fixture fails loudly (raising=True)."""
-    waits: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        waits.append(seconds)
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
         time.sleep(seconds)
 
-    monkeypatch.setattr(client_module, "time", SimpleNamespace(sleep=sleep))
-    return waits
+
+@pytest.fixture
+def slept():
+    return RecordedSleep()
 
 
-def make_llm(url: str, style: str = "completion", timeout: float = 0.5, retries: int = 2):
+def make_llm(url: str, style: str = "completion", timeout: float = 0.5, retries: int = 2,
+             sleep=time.sleep):
     return OpenAILLM(url, SECRET, "stub-model", style=style, timeout=timeout,
-                     max_retries=retries, backoff=0.05)
+                     max_retries=retries, backoff=0.05, sleep=sleep)
 
 
 def closed_port_url() -> str:
@@ -85,7 +81,7 @@ def test_sends_the_key_as_bearer_only(stub):
 def test_down_endpoint_is_unavailable_fast(slept):
     # "fast": a refused connection is reported as unreachable (not waited out as a timeout),
     # and the only waits are the short backoffs of the one allowed retry per call.
-    llm = make_llm(closed_port_url(), retries=1)
+    llm = make_llm(closed_port_url(), retries=1, sleep=slept)
     with pytest.raises(LLMUnavailableError, match="is unreachable"):
         llm.complete("Q", max_tokens=4)
     with pytest.raises(LLMUnavailableError, match="is unreachable"):
@@ -97,7 +93,7 @@ def test_down_endpoint_is_unavailable_fast(slept):
 def test_429_then_ok_succeeds_after_retry(stub, slept):
     stub.retry_after = "0.1"
     stub.script = ["429"]
-    llm = make_llm(stub.url)
+    llm = make_llm(stub.url, sleep=slept)
     assert llm.complete("Q", max_tokens=4) == REPLY
     assert stub.request_count == 2
     # Retry-After honoured: the client waited the 0.1 s asked for (not its 0.05 s backoff) ...
@@ -109,7 +105,7 @@ def test_429_then_ok_succeeds_after_retry(stub, slept):
 def test_long_retry_after_is_not_waited_for(stub, slept):
     stub.mode, stub.retry_after = "429", "3600"
     with pytest.raises(LLMResponseError, match="429"):
-        make_llm(stub.url).complete("Q", max_tokens=4)
+        make_llm(stub.url, sleep=slept).complete("Q", max_tokens=4)
     assert stub.request_count == 1 and slept == []  # no retry, no wait
 
 

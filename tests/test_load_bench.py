@@ -8,8 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 import load  # noqa: E402
-from conftest import stop_process  # noqa: E402
+from conftest import stop_process, wait_until_serving  # noqa: E402
 
 
 def _samples(mb_at):
@@ -67,15 +65,7 @@ def test_a_short_run_against_the_app_reports_memory_after_warm_up(tmp_path, mode
                            stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert app.poll() is None, (tmp_path / "app.log").read_text()[-2000:]
-            try:
-                urllib.request.urlopen(url + "/gradio_api/info", timeout=2)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the app did not start"
-                time.sleep(0.5)
+        wait_until_serving(app, url + "/gradio_api/info", tmp_path)
         out = tmp_path / "load.json"
         proc = subprocess.run([sys.executable, "bench/load.py", "--url", url, "--pid", str(app.pid),
                                "--clients", "3", "--seconds", "6", "--warmup", "2", "--sample-every", "1",

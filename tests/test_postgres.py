@@ -141,6 +141,16 @@ PAUSING_INDEXER = textwrap.dedent("""
 """)
 
 
+def _wait_until_no_indexer(url: str, seconds: float = 60.0) -> None:
+    """Until no session holds an advisory lock on this database (the killed indexer's is gone)."""
+    deadline = time.monotonic() + seconds
+    with psycopg.connect(url, autocommit=True) as conn:
+        while conn.execute("""SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+                              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())""").fetchone()[0]:
+            assert time.monotonic() < deadline, "the killed indexer's session still holds its lock"
+            time.sleep(0.05)
+
+
 def test_a_killed_indexer_leaves_the_previous_state_and_readers_never_see_half(pg_server, tmp_path, docs_dir):
     url = new_database(pg_server, dim=64)
     settings, embedder = pg_settings(tmp_path, url), HashEmbedder()
@@ -163,7 +173,7 @@ def test_a_killed_indexer_leaves_the_previous_state_and_readers_never_see_half(p
     finally:
         if proc.poll() is None:
             proc.kill()
-    time.sleep(0.5)  # the server notices the dead session and rolls it back
+    _wait_until_no_indexer(url)  # the server notices the dead session and rolls it back
     view = PostgresStore(url).load()
     assert set(view.documents) == {"paris.txt", "berlin.md", "rome.txt"}
     data, report = index_paths([docs_dir], settings, embedder, **quiet)  # the lock went with the session

@@ -176,6 +176,16 @@ def _first(question, passages, **options):
     return ranked_sentences(question, passages, AnswerOptions(**options))[0][1].text
 
 
+def test_a_heading_is_no_evidence_but_names_its_section():
+    text = ("asn1 copy node\n\nCreate a deep copy of a node.\n\nReturns: Return ASN1_SUCCESS on success.\n\n"
+            "asn1 dup node\n\nCreate an exact copy of a node.\n\nReturns: Return NULL on failure.")
+    ranked = ranked_sentences("What does asn1 dup node return on failure?", _passages(text), AnswerOptions())
+    assert ranked[0].span.text == "Returns: Return NULL on failure."
+    assert all(r.span.text not in ("asn1 dup node", "asn1 copy node") for r in ranked)
+    plain = ranked_sentences("What is asn1 dup node?", _passages(text), AnswerOptions(heading_weight=0))
+    assert any(r.span.text == "asn1 dup node" for r in plain)  # 0 turns headings back into sentences
+
+
 def test_answer_type_of_questions_and_sentences():
     from rag.answer import answer_type as at
     assert at.expected("How many teams played?") == at.NUMBER

@@ -84,7 +84,7 @@ def test_an_upload_through_one_replica_is_answered_by_the_other(two_apps, tmp_pa
         answer = ask(url_b, QUESTION)
         if any(c["source"].endswith("quendrith_lighthouse.txt") for c in answer["citations"]):
             break
-        assert time.monotonic() - uploaded < 5, answer
+        assert time.monotonic() - uploaded < 60, answer  # a generous bound; the note quotes the figure printed below
         time.sleep(0.2)
     assert "Moravec" in answer["text"] and not answer["refused"]
     print(f"answerable through the other replica {time.monotonic() - uploaded:.2f} s after the upload")

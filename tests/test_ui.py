@@ -221,33 +221,21 @@ def test_llm_failure_keeps_the_sources(engine):
     assert session.history() == []  # a failed turn is not fed back as context
 
 
-class _WatchedIdle(threading.Event):
-    """The engine's "no index update running" event, noting when a question waits on it."""
-
-    def __init__(self):
-        super().__init__()
-        self.waited_while_busy = threading.Event()
-
-    def wait(self, timeout=None):
-        if not self.is_set():
-            self.waited_while_busy.set()
-        return super().wait(timeout)
-
-
-def test_question_during_indexing_waits_and_says_so(engine, monkeypatch):
-    idle = _WatchedIdle()  # clear: an index update is running
-    monkeypatch.setattr(engine, "_idle", idle)
-    session = ChatSession.new(engine.settings)
-    events = ask(engine, session, "How large is the trade volume between Iran and Iraq?")
-    assert next(events) == "started"
-    assert session.messages()[-1]["content"] == "*Waiting for the index update to finish…*"
-    rest: list = []
-    finish = threading.Thread(target=lambda: rest.append(list(events)), daemon=True)
-    finish.start()
-    assert idle.waited_while_busy.wait(60), "the question did not wait for the index update"
-    assert finish.is_alive() and rest == []  # blocked on the update, nothing answered yet
-    idle.set()  # the update finishes
-    finish.join(60)
+def test_question_during_indexing_waits_and_says_so(engine):
+    waiting = threading.Event()
+    engine.on_wait = waiting.set  # the engine says when a question starts waiting on an update
+    update_done, finish = threading.Event(), None
+    with engine.updating():  # an index update is running
+        session = ChatSession.new(engine.settings)
+        events = ask(engine, session, "How large is the trade volume between Iran and Iraq?")
+        assert next(events) == "started"
+        assert session.messages()[-1]["content"] == "*Waiting for the index update to finish…*"
+        rest: list = []
+        finish = threading.Thread(target=lambda: (rest.append(list(events)), update_done.set()), daemon=True)
+        finish.start()
+        assert waiting.wait(60), "the question did not wait for the index update"
+        assert not update_done.is_set() and rest == []  # blocked on the update, nothing answered yet
+    finish.join(60)  # the update has finished
     assert not finish.is_alive() and rest[0][-1] == "done" and session.turns[-1].answer["citations"]
 
 

@@ -54,8 +54,16 @@ def browser():
         b.close()
 
 
-def _open(browser, url, width=1280, height=800):
+def new_context(browser, width=1280, height=800):
+    """A browser context whose waits default to ANSWER_SECONDS, not Playwright's 30 s: on a
+    loaded 2-core box one answer of the embedded model can take longer than that."""
     context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(ANSWER_SECONDS * 1000)
+    return context
+
+
+def _open(browser, url, width=1280, height=800):
+    context = new_context(browser, width, height)
     page = context.new_page()
     page.goto(url)
     page.wait_for_selector("#rag-question textarea", timeout=60_000)

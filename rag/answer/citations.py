@@ -22,6 +22,7 @@ from ..text import content_words, numbers, stop_words, word_pairs, words  # noqa
 
 MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*,\s*\d{1,3})*)\s*\]")
 """One bracket holding one or more passage numbers."""
+_AFTER_MARKER = re.compile(r"(?<=\d\]\.)\s+")
 SUPPORT_THRESHOLD = AnswerOptions.support_threshold
 """The default share of a claim's content words a passage must hold (Settings.answer)."""
 
@@ -55,11 +56,12 @@ def strip_markers(text: str) -> str:
 def split_claims(text: str) -> list[tuple[str, list[int]]]:
     """Split an answer into sentences, each with the markers attached to it.
 
-    Markers right after a sentence's end punctuation (``... 1973. [2]``) belong to it.
+    Markers right after a sentence's end punctuation (``... 1973. [2]``) belong to it, and a
+    marker closed by a full stop (``... [1]. described in ...``) ends a claim even when the
+    next one starts in lowercase (a quoted line of a PDF's code block).
     """
     claims: list[tuple[str, list[int]]] = []
-    for a, b in split_sentences(text):
-        sent = text[a:b]
+    for sent in (piece for a, b in split_sentences(text) for piece in _AFTER_MARKER.split(text[a:b])):
         lead = re.match(r"^(\s*\[[\d\s,]+\])+", sent)
         if lead and claims:  # "... end. [2] Next" : leading markers belong to the previous one
             prev = [int(p) for m in MARKER.finditer(lead.group(0)) for p in m.group(1).split(",")]

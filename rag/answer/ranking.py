@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple, Sequence
 
 from ..index import Embedder
+from ..ingest import is_heading as is_heading_text
 from ..models import Passage
 from . import answer_type
 from . import citations as cit
@@ -29,6 +30,9 @@ class _Candidate:
     """Its content words."""
     previous: frozenset[str]
     """The content words of the sentence before it in the same passage."""
+    heading: frozenset[str] = frozenset()
+    """The content words of the heading of its section in the passage, if any."""
+    heading_pairs: frozenset = frozenset()
 
 
 def ranked_sentences(query: str, passages: Sequence[Passage], options: AnswerOptions,
@@ -47,10 +51,18 @@ def ranked_sentences(query: str, passages: Sequence[Passage], options: AnswerOpt
     cands: list[_Candidate] = []
     for n, p in enumerate(top, start=1):
         prev: frozenset[str] = frozenset()
-        for s in cit.sentences(p.chunk):
+        heading, heading_pairs = frozenset(), frozenset()
+        spans = cit.sentences(p.chunk)
+        for i, s in enumerate(spans):
             words = frozenset(cit.content_words(s.text))
-            cands.append(_Candidate(n, p, s, words, prev))
+            if options.heading_weight and is_heading(p.chunk, spans, i):
+                # it names what the sentences below are about; it answers nothing itself
+                heading, heading_pairs, prev = words, frozenset(cit.word_pairs(s.text)), frozenset()
+                continue
+            cands.append(_Candidate(n, p, s, words, prev, heading, heading_pairs))
             prev = words
+    if not cands:
+        return []
     # local IDF: a question word found in few candidate sentences says more than one in all
     weight = {w: (math.log(1 + len(cands) / (1 + sum(w in c.words for c in cands)))
                   if options.local_idf else 1.0) for w in q}
@@ -63,13 +75,14 @@ def ranked_sentences(query: str, passages: Sequence[Passage], options: AnswerOpt
         cosines = (vectors @ embedder.embed_query(query)).tolist()
     out = []
     for c, cos in zip(cands, cosines):
-        n, p, s, words, prev = c.n, c.passage, c.span, c.words, c.previous
+        n, p, s, words, prev, heading = c.n, c.passage, c.span, c.words, c.previous, c.heading
         prior = options.rank_weight * (p.score / best_fused)
         lexical = (sum(weight[w] for w in q & words)
-                   + options.context_weight * sum(weight[w] for w in (q & prev) - words)) / total
+                   + options.heading_weight * sum(weight[w] for w in (q & heading) - words)
+                   + options.context_weight * sum(weight[w] for w in (q & prev) - words - heading)) / total
         score = lexical + prior + options.sentence_dense_weight * cos
         if pairs:
-            score += options.pair_weight * len(pairs & cit.word_pairs(s.text)) / len(pairs)
+            score += options.pair_weight * len(pairs & (cit.word_pairs(s.text) | c.heading_pairs)) / len(pairs)
         if kind and answer_type.can_hold(kind, s.text):
             score += options.type_bonus
         if short and cit.contains_answer(s.text, short):
@@ -77,6 +90,14 @@ def ranked_sentences(query: str, passages: Sequence[Passage], options: AnswerOpt
         out.append(Ranked(n, replace(s, score=score)))
     out.sort(key=lambda r: (-r.span.score, r.n, r.span.start))
     return out
+
+
+def is_heading(chunk, spans: Sequence[cit.SentenceSpan], i: int) -> bool:
+    """Is sentence ``i`` of ``chunk`` a heading (:func:`rag.ingest.is_heading`) with text of
+    its section after it in this chunk? Headings name what the sentences below them are
+    about: as evidence they would be quoted in place of an answer."""
+    span = spans[i]
+    return i + 1 < len(spans) and is_heading_text(chunk.text, span.start - chunk.start, span.end - chunk.start)
 
 
 def extend_sentence(passage: Passage, span: cit.SentenceSpan, min_words: int) -> cit.SentenceSpan:

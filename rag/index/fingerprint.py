@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..config import Settings
-from ..ingest import SUPPORTED_SUFFIXES, iter_files
+from ..ingest import CHUNKER, SUPPORTED_SUFFIXES, iter_files
 from ..models import Chunk, Document
 from .embedding import Embedder
 
@@ -23,7 +23,7 @@ def embed_text(chunk: Chunk) -> str:
 def settings_fingerprint(settings: Settings, embedder: Embedder) -> dict:
     return {"embedder": embedder.name, "max_seq_length": settings.embed_max_seq_length,
             "chunk_words": settings.chunk_words, "chunk_overlap": settings.chunk_overlap_sentences,
-            "embed_format": EMBED_FORMAT}
+            "embed_format": EMBED_FORMAT, "chunker": CHUNKER}
 
 
 def document_hash(doc: Document) -> str:

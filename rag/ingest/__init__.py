@@ -2,9 +2,9 @@
 format), split into sentence-aware chunks with exact offsets; uploads checked and stored."""
 
 from . import uploads
-from .chunking import chunk_document, split_sentences
+from .chunking import CHUNKER, chunk_document, is_heading, split_sentences
 from .documents import SUPPORTED_SUFFIXES, LoadResult, iter_files, load_documents
 from .text import clean_text
 
-__all__ = ["SUPPORTED_SUFFIXES", "LoadResult", "chunk_document", "clean_text", "iter_files",
+__all__ = ["CHUNKER", "SUPPORTED_SUFFIXES", "LoadResult", "chunk_document", "clean_text", "is_heading", "iter_files",
            "load_documents", "split_sentences", "uploads"]

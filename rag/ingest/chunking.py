@@ -1,9 +1,10 @@
 """Sentence-aware chunking with exact character offsets.
 
 A document is split into sentences (spans into its text). Sentences are packed into chunks
-of about ``chunk_words`` words. A chunk ends at a paragraph break when one falls in its
-second half; otherwise it ends at a sentence boundary and the next chunk repeats the last
-``overlap`` sentences. Chunks never span two documents, and ``doc.text[start:end]`` is
+of about ``chunk_words`` words. A chunk ends before the last heading (:func:`is_heading`)
+past its first quarter, so a section stays with the heading that names it, else at a
+paragraph break when one falls in its second half; otherwise it ends at a sentence boundary and the next
+chunk repeats the last ``overlap`` sentences. Chunks never span two documents, and ``doc.text[start:end]`` is
 always exactly the chunk's text.
 """
 
@@ -24,6 +25,21 @@ _ABBREVIATIONS = {
 # End punctuation, optional closing quotes/brackets, then white space.
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
 _WORD = re.compile(r"\S+")
+
+CHUNKER = "sentences-headings/2"
+"""The chunking rules' version, in the index manifest: other rules give other chunks."""
+HEADING_WORDS = 8
+"""A heading is a paragraph of one sentence of at most this many words, unpunctuated at its end."""
+
+
+def is_heading(text: str, start: int, end: int) -> bool:
+    """Is ``text[start:end]`` (one sentence) a heading ("3.1 Invoking asn1Parser", "asn1 dup
+    node")? A paragraph of its own (a blank line, or the text's edge, on both sides), at most
+    ``HEADING_WORDS`` words, with no end punctuation."""
+    if text[end - 1:end] in ".!?:;,)\"'”’" or len(_WORD.findall(text, start, end)) > HEADING_WORDS:
+        return False
+    before, after = text[:start].rstrip(" \t"), text[end:].lstrip(" \t")
+    return (not before or before.endswith("\n\n")) and (not after or after.startswith("\n\n"))
 
 
 @dataclass(frozen=True)
@@ -56,16 +72,33 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     return [(s.start, s.end) for s in _sentences(text, start, len(text) if end is None else end)]
 
 
+def _continues(text: str, gap: str, prev_end: int, a: int) -> bool:
+    """Does the line at ``a`` go on with the sentence the line before left open? Only across a
+    single line break, after a line with no end punctuation, into a lowercase word ("... and
+    generate\na C array ..." in a kept block, a hard-wrapped text file)."""
+    return (gap.count("\n") == 1 and prev_end > 0 and text[prev_end - 1] not in ".!?…:;\"'”’)]"
+            and text[a].islower())
+
+
 def _sentences(text: str, lo: int, hi: int) -> list[Sentence]:
     spans: list[tuple[int, int, bool]] = []
     line_start = lo
     para = True
-    # Lines first: every line break is a hard sentence (and paragraph) boundary.
+    prev_end = 0
+    # Lines first: a line break is a sentence (and paragraph) boundary, unless the next line
+    # just goes on with a sentence the line before left open (:func:`_continues`).
     for line in re.finditer(r"[^\n]+", text[lo:hi]):
         a, b = lo + line.start(), lo + line.end()
+        while a < b and text[a] in " \t":
+            a += 1
+        if a >= b:
+            continue
         gap = text[line_start:a]
-        para = para or "\n" in gap
         cut = a
+        if spans and _continues(text, gap, prev_end, a):
+            cut, _, para = spans.pop()  # the open sentence resumes here
+        else:
+            para = para or "\n" in gap
         for m in _BOUNDARY.finditer(text, a, b):
             stop = m.end()
             nxt = stop
@@ -83,6 +116,9 @@ def _sentences(text: str, lo: int, hi: int) -> list[Sentence]:
         spans.append((cut, b, para))
         para = False
         line_start = b
+        prev_end = b
+        while prev_end > a and text[prev_end - 1].isspace():
+            prev_end -= 1
     out = []
     for a, b, p in spans:
         while a < b and text[a].isspace():
@@ -121,13 +157,17 @@ def chunk_document(doc: Document, chunk_words: int = 120, overlap: int = 1) -> l
     for s in sentences:
         # A loop: a paragraph cut may leave too much in ``current`` for ``s`` to fit.
         while current and words + s.words > chunk_words:
-            # Prefer a paragraph break in the second half of the chunk.
-            cut = None
+            # Prefer a paragraph break in the second half of the chunk, and before that the
+            # last heading after its first quarter (a section is not cut from its heading).
+            cut = heading_cut = None
             running = 0
             for i, c in enumerate(current):
+                if i > 0 and c.paragraph_start and running >= chunk_words // 4 and is_heading(doc.text, c.start, c.end):
+                    heading_cut = i
                 if i > 0 and c.paragraph_start and running >= chunk_words // 2:
                     cut = i
                 running += c.words
+            cut = heading_cut if heading_cut is not None else cut
             if cut is not None:
                 groups.append(current[:cut])
                 current = current[cut:]

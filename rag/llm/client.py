@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import Iterator
+from typing import Callable, Iterator
 
 import httpx2
 
@@ -28,7 +28,9 @@ class OpenAILLM:
 
     def __init__(self, base_url: str, api_key: str | None, model: str, *, style: str = "chat",
                  timeout: float = 30.0, max_retries: int = 2, temperature: float = 0.0,
-                 description: str | None = None, backoff: float = 0.25, http_client=None) -> None:
+                 description: str | None = None, backoff: float = 0.25, http_client=None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        """``sleep`` waits between attempts (a seam: tests pass a recording or instant one)."""
         import openai
 
         if style not in STYLES:
@@ -41,6 +43,7 @@ class OpenAILLM:
         self.max_retries = max(0, max_retries)
         self.temperature = temperature
         self.backoff = backoff
+        self._sleep = sleep
         self._secret = api_key or ""
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed",
                                      timeout=timeout, max_retries=0, http_client=http_client)
@@ -88,7 +91,7 @@ class OpenAILLM:
             wait = wait if wait is not None else min(self.backoff * 2 ** attempt, 4.0)
             wait += random.uniform(0, self.backoff / 4)
             log.warning("%s; retry %d/%d in %.2fs", error, attempt + 1, self.max_retries, wait)
-            time.sleep(wait)
+            self._sleep(wait)
             attempt += 1
 
     def _classify(self, exc) -> tuple[LLMError, bool, float | None]:
