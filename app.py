@@ -1,7 +1,8 @@
 """Gradio chat UI: ``python app.py`` serves http://127.0.0.1:7860.
 
 This file only builds the layout and wires events; answering, rendering, sessions and
-uploads live in ``rag/`` (rag.engine, rag.serve.chat, rag.serve.presenting, rag.ingest.uploads).
+uploads live in ``rag/`` (rag.engine, rag.serve.chat, rag.serve.presenting, rag.ingest.uploads);
+asking and keeping conversations are wired in ``ui_conversations.py``.
 
 Environment: GRADIO_SERVER_NAME (default 127.0.0.1), GRADIO_SERVER_PORT (default 7860),
 RAG_AUTH=user:password for basic auth, plus every RAG_* setting of rag.config.
@@ -18,8 +19,8 @@ import uvicorn
 import ui_conversations
 import ui_watch
 from rag.ingest import uploads
-from rag.serve import (ChatSession, Keeper, WatchStatus, ask, build_store, check_question, create_api_app, presenting,
-                       warm_up, watch_engine)
+from rag.serve import (ChatSession, Keeper, LiveTurns, WatchStatus, build_store, check_question, create_api_app,
+                       presenting, warm_up, watch_engine)
 from rag.config import MODES, Settings
 from rag.engine import Engine
 from rag.errors import StoreUnavailableError, InputError, RagError
@@ -51,17 +52,6 @@ def build_app(engine: Engine, keeper: Keeper, watch: WatchStatus | None = None) 
                 gr.update(choices=names, value=names[0] if names else None))
 
     # ------------------------------------------------------------------ handlers
-    def respond(question: str, session: ChatSession):
-        try:
-            events = ask(engine, session, question)
-            for event in events:
-                yield session.messages(), session.sources_html(), session, ""
-                if event == "error":
-                    gr.Warning(session.turns[-1].error)
-        except InputError as exc:
-            gr.Warning(str(exc))
-            yield session.messages(), session.sources_html(), session, question
-
     def select(session: ChatSession, evt: gr.SelectData):
         session.select_message(evt.index if isinstance(evt.index, int) else evt.index[0])
         return session.sources_html(), session
@@ -177,10 +167,6 @@ def build_app(engine: Engine, keeper: Keeper, watch: WatchStatus | None = None) 
                                         column_widths=["34%", "38%", "12%", "16%"])
 
         # -------------------------------------------------------------- events
-        # chat and /ask share one limit: QUEUE_CONCURRENCY answers at once in total
-        submitted = question.submit(respond, [question, session], [chatbot, sources, session, question],
-                        api_visibility="private", show_progress="hidden",
-                        concurrency_limit=QUEUE_CONCURRENCY, concurrency_id="answer")
         # Light actions skip the queue: a queue full of questions must not turn away a page
         # load, a click on a past answer, a settings change or "clear".
         chatbot.select(select, [session], [sources, session], api_visibility="private",
@@ -196,9 +182,11 @@ def build_app(engine: Engine, keeper: Keeper, watch: WatchStatus | None = None) 
         demo.load(refresh, None, [status, docs, to_remove], api_visibility="private", queue=False)
         if watch is not None:
             ui_watch.wire(watch, watch_msg, docs, to_remove, status, documents_view, status_line)
+        # chat and /ask share one limit: QUEUE_CONCURRENCY answers at once in total
         gr.api(ask_api, api_name="ask", concurrency_limit=QUEUE_CONCURRENCY, concurrency_id="answer")
-        ui_conversations.wire(demo, keeper, chatbot=chatbot, sources=sources, session=session, k=k, mode=mode,
-                              submitted=submitted, cleared=cleared, fb=feedback)
+        ui_conversations.wire(demo, keeper, LiveTurns(engine, keeper, QUEUE_CONCURRENCY), chatbot=chatbot,
+                              sources=sources, session=session, question=question, k=k, mode=mode,
+                              cleared=cleared, fb=feedback, concurrency=QUEUE_CONCURRENCY)
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     return demo
 

@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = fsub.add_parser("export", help="write the rated answers as battery lines for `rag eval`")
     e.add_argument("--out", type=Path, required=True, help="the battery file to write (.jsonl)")
     e.add_argument("--data-dir", type=Path, help="the app's data folder (default RAG_DATA_DIR or data/)")
+    e.add_argument("--store-url", help="the app's PostgreSQL database, when it keeps conversations there "
+                                       "(default RAG_STORE_URL)")
 
     from .evaluate import add_arguments
 
@@ -180,8 +182,9 @@ def cmd_feedback(args) -> int:
     from .errors import InputError
     from .serve import build_store, export_battery, sqlite_path
 
-    settings = Settings.from_env(**({"data_dir": args.data_dir} if args.data_dir else {}))
-    if not sqlite_path(settings).exists():
+    overrides = {"data_dir": args.data_dir} if args.data_dir else {}
+    settings = Settings.from_env(**overrides, **({"store_url": args.store_url} if args.store_url else {}))
+    if not settings.store_url and not sqlite_path(settings).exists():
         raise InputError(f"no conversations are stored in {settings.data_dir} (no {sqlite_path(settings).name}); "
                          "is RAG_DATA_DIR or --data-dir the app's data folder?")
     store = build_store(settings)
@@ -196,8 +199,9 @@ def cmd_feedback(args) -> int:
 
 def cmd_store(args) -> int:
     from .index import run_store_command as run
+    from .serve import CONVERSATION_SCHEMA
 
-    return run(args, _settings(args), _log)
+    return run(args, _settings(args), _log, chains=[CONVERSATION_SCHEMA])
 
 
 def cmd_compare(args) -> int:

@@ -41,8 +41,6 @@ def new_database(server, init: bool = True, dim: int = 384) -> str:
     """A fresh database's URL (socket URI), with this code's schema unless ``init`` is False."""
     import psycopg
 
-    from rag.index.postgres import schema
-
     name = f"rag_test_{next(_counter)}"
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name}")
@@ -50,8 +48,17 @@ def new_database(server, init: bool = True, dim: int = 384) -> str:
     url = server.get_uri(name)
     if init:
         with psycopg.connect(url, autocommit=True) as conn:
-            schema.migrate(conn, dim)
+            migrate_all(conn, dim)
     return url
+
+
+def migrate_all(conn, dim: int) -> None:
+    """What ``python -m rag store init`` creates: the index's tables and the conversation store's."""
+    from rag.index.postgres import schema
+    from rag.serve import CONVERSATION_SCHEMA
+
+    schema.migrate(conn, dim)
+    CONVERSATION_SCHEMA.migrate(conn)
 
 
 @pytest.fixture
@@ -121,14 +128,12 @@ class TcpServer:
     def new_database(self, owner: str = "postgres", init: bool = True, dim: int = 384) -> str:
         import psycopg
 
-        from rag.index.postgres import schema
-
         name = f"rag_tcp_{next(_counter)}"
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name} OWNER {owner}")
         if init:
             with psycopg.connect(self.url_for(name), autocommit=True) as conn:
-                schema.migrate(conn, dim)
+                migrate_all(conn, dim)
         return self.url_for(name)
 
     def close(self) -> None:

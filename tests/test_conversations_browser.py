@@ -1,7 +1,9 @@
 """Lasting conversations and feedback in a real browser: ``python app.py`` (real embedder,
 embedded LLM) driven through Debian's chromium. Ask, reload and see the conversation again;
 start another and reopen the old one; rename, export as Markdown; thumbs down with a
-correction; export the feedback as a battery and run ``rag eval`` on it through the API.
+correction, still shown after a reload; export the feedback as a battery and run ``rag eval``
+on it through the API. Reload in the middle of an answer: the answer is not lost. Two
+logins: each sees only their own conversations.
 
 Screenshots go to ``$RAG_SCREENSHOTS`` when it is set (to look at them as a user would).
 """
@@ -16,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from test_ui_browser import ANSWER_SECONDS, BOT, SEED_QUESTION, USER, _ask, _open, browser, chromium  # noqa: F401
+from playwright.sync_api import expect
+from test_ui_browser import (ANSWER_SECONDS, BOT, SEED_QUESTION, UI_SECONDS, USER, _ask, _open, browser,  # noqa: F401
+                             chromium)
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +97,13 @@ def test_conversation_survives_reload_reopens_exports_and_feedback_becomes_a_bat
         page.locator("#rag-feedback-msg").get_by_text("correction is saved").wait_for(timeout=10_000)
         page.locator("#rag-correction").wait_for(state="hidden", timeout=10_000)
         _shot(page, "5-correction-sent")
+
+        page.reload()  # the thumbs down is shown again with the conversation
+        page.wait_for_selector("#rag-question textarea")
+        _wait_chat(page, [SEED_QUESTION])
+        expect(page.locator('#rag-chat button[aria-label="Disliked"]')).to_have_count(1, timeout=UI_SECONDS * 1000)
+        expect(page.locator('#rag-chat button[aria-label="Liked"]')).to_have_count(0)
+        _shot(page, "5b-reloaded-thumbs-down-kept")
     finally:
         context.close()
 
@@ -130,14 +141,41 @@ def test_old_conversations_stay_listed_in_a_new_browser_and_can_be_deleted(app_u
         context.close()
 
 
+def test_a_page_reloaded_mid_answer_gets_the_whole_answer(app_url, browser):  # noqa: F811
+    url, _ = app_url
+    context, page = _open(browser, url)
+    try:
+        page.click("#rag-new")
+        _wait_chat(page, [])
+        page.fill("#rag-question textarea", SEED_QUESTION)
+        page.keyboard.press("Enter")
+        _wait_chat(page, [SEED_QUESTION])
+        in_progress = page.locator(BOT).last.inner_text()
+        assert "Searching the documents" in in_progress or "▍" in in_progress, in_progress  # not answered yet
+        page.reload()  # mid-answer: the question was stored when it was asked
+        page.wait_for_selector("#rag-question textarea")
+        _wait_chat(page, [SEED_QUESTION])
+        page.wait_for_function(  # the server finished it; the reloaded page shows its progress, then all of it
+            """() => { const b = [...document.querySelectorAll('#rag-chat [data-testid="bot"]')].pop();
+                       return b && b.innerText.includes('10 billion euros') && !b.innerText.includes('▍'); }""",
+            timeout=ANSWER_SECONDS * 1000)
+        answer = page.locator(BOT).last.inner_text()
+        expect(page.locator("#rag-sources-box mark").first).to_contain_text("10 billion euros",
+                                                                            timeout=UI_SECONDS * 1000)
+        _shot(page, "5c-reloaded-mid-answer")
+        page.reload()  # and it is stored whole
+        page.wait_for_selector("#rag-question textarea")
+        _wait_chat(page, [SEED_QUESTION])
+        page.wait_for_function("""(text) => [...document.querySelectorAll('#rag-chat [data-testid="bot"]')]
+                                  .pop()?.innerText === text""", arg=answer, timeout=UI_SECONDS * 1000)
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def two_user_app(tmp_path_factory):
     """The app with fake answers and two logins, ann and bob."""
-    import time
-    import urllib.error
-    import urllib.request
-
-    from conftest import app_env, free_port, stop_process
+    from conftest import app_env, free_port, stop_process, wait_until_serving
 
     tmp = tmp_path_factory.mktemp("two-users")
     port = free_port()
@@ -147,17 +185,7 @@ def two_user_app(tmp_path_factory):
                             stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (tmp / "app.log").read_text()[-2000:]
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the app did not start"
-                time.sleep(0.5)
+        wait_until_serving(proc, url, tmp)
         yield url
     finally:
         stop_process(proc)
@@ -188,7 +216,8 @@ def test_each_user_sees_only_their_own_conversations(two_user_app, browser, chro
         # opening it by that id gives bob an empty chat, not ann's conversation
         context.clear_cookies()
         _login(page, two_user_app, "bob", "pw-bob-2")
-        page.wait_for_timeout(1500)
+        # the page's stored id was ann's: bob's page says it isn't available and opens nothing
+        expect(page.locator("#rag-conv-note")).to_contain_text("isn't available", timeout=UI_SECONDS * 1000)
         assert page.locator(USER).count() == 0
         assert _conversation_labels(page) == []
         _shot(page, "6-bob-sees-nothing-of-ann")

@@ -6,11 +6,13 @@ from .embedding import BACKENDS, EMBEDDERS, Embedder, EmbedderOptions, Progress,
 from .indexing import IndexReport, embed_text, ensure_index, index_paths, stale_reason
 from .protocol import STORES, Candidates, IndexChange, IndexView, Store, build_store, safe_location
 from .store import IndexData
+from .postgres import PostgresStore  # its pooled connection() serves other stores on the database too
 from .postgres.connection import make_pool, safe_url, shared_pool  # reusable by other stores on the database
+from .postgres.schema import Chain as SchemaChain
 from .store_cli import add_arguments as add_store_arguments, run as run_store_command
 
 __all__ = ["BACKENDS", "STORES", "Candidates", "EMBEDDERS", "Embedder", "EmbedderOptions", "IndexChange", "IndexData",
-           "IndexReport", "IndexView", "Progress", "Store", "add_store_arguments", "build_store",
+           "IndexReport", "IndexView", "PostgresStore", "Progress", "SchemaChain", "Store", "add_store_arguments", "build_store",
            "make_pool", "run_store_command", "safe_location", "safe_url", "shared_pool",
            "build_embedder", "bundled_model_path", "embed_text", "ensure_index", "index_paths",
            "dense", "stale_reason", "store"]

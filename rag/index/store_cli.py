@@ -1,7 +1,8 @@
 """``python -m rag store init|upgrade|status|copy``: the database's schema and contents.
 
 The schema is created and upgraded only by these commands (never by an app that starts),
-and ``copy`` moves a file index into a database with its vectors, so nothing is embedded
+the index's tables and those of every other store on the database (``chains``: the
+conversation store's, passed in by ``rag.cli``), and ``copy`` moves a file index into a database with its vectors, so nothing is embedded
 again, then checks that the database holds as many documents and chunks as the files.
 """
 
@@ -30,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--to", dest="store_url", required=True, help="postgresql://... with the schema initialised")
 
 
-def run(args, settings, log) -> int:
+def run(args, settings, log, chains=()) -> int:
+    """Run ``rag store ...``; ``chains`` (:class:`~rag.index.postgres.schema.Chain`) are the
+    other stores' tables, created by ``init`` and brought up to date by ``upgrade``."""
     from .postgres import PostgresStore
     from .postgres.connection import explain, safe_url
 
@@ -50,23 +53,28 @@ def run(args, settings, log) -> int:
         with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
             have = schema.current(conn)
             if args.store_command == "status":
-                return status(conn, where, have)
+                return status(conn, where, have, chains)
             if args.store_command == "init" and have is not None:
+                behind = have < schema.VERSION or any(c.current(conn) != c.version for c in chains)
                 raise StoreSchemaError(f"{where} already has schema version {have}"
-                                       + ("" if have >= schema.VERSION else "; run: python -m rag store upgrade"))
+                                       + ("; run: python -m rag store upgrade" if behind else ""))
             if args.store_command == "upgrade" and have is None:
                 raise StoreSchemaError(f"{where} has no rag schema; create it with: python -m rag store init")
             applied = schema.migrate(conn, dim=getattr(args, "dim", DEFAULT_DIM))
+            more = [(c, c.migrate(conn)) for c in chains]
     except psycopg.Error as exc:
         raise explain(exc, url, "set up") from None
     if applied:
         print(f"{where}: schema version {applied[-1]} (applied {', '.join(map(str, applied))})")
-    else:
+    for chain, done in more:
+        if done:
+            print(f"{where}: {chain.name} schema version {done[-1]} (applied {', '.join(map(str, done))})")
+    if not applied and not any(done for _, done in more):
         print(f"{where}: schema version {schema.VERSION} is current; nothing to do")
     return 0
 
 
-def status(conn, where: str, have: int | None) -> int:
+def status(conn, where: str, have: int | None, chains=()) -> int:
     from .postgres import schema
 
     if have is None:
@@ -82,6 +90,12 @@ def status(conn, where: str, have: int | None) -> int:
                         "WHERE c.relname LIKE 'rag\\_%%' AND c.relkind = 'r'").fetchone()[0]
     print(f"{line} (current); model {model or '(none yet)'}, {dim} dimensions; {n_docs} documents, "
           f"{n_chunks} chunks; {size} on disk; updated {updated:%Y-%m-%d %H:%M:%S %Z}")
+    for chain in chains:
+        version = chain.current(conn)
+        state = ("no tables yet: run python -m rag store upgrade" if version is None else
+                 f"version {version}" + (" (current)" if version == chain.version else
+                                         f", this code needs {chain.version}: run python -m rag store upgrade"))
+        print(f"{where}: {chain.name} schema {state}")
     return 0
 
 

@@ -41,6 +41,8 @@ class ChatSession:
     """The stored conversation these turns belong to (rag.serve.keeper), once one exists."""
     saved: int = 0
     """How many of the turns are in the store already."""
+    ratings: dict[int, int] = field(default_factory=dict)
+    """The user's thumbs per turn (+1 up, -1 down), as stored."""
 
     @classmethod
     def new(cls, settings: Settings) -> "ChatSession":
@@ -73,6 +75,10 @@ class ChatSession:
             out.append({"role": "assistant", "content": content})
         return out
 
+    def feedback_values(self) -> list[str | None]:
+        """The thumbs each answer shows ("Like", "Dislike" or None), one per assistant message."""
+        return [{1: "Like", -1: "Dislike"}.get(self.ratings.get(i)) for i in range(len(self.turns))]
+
     def sources_html(self) -> str:
         turn = self.selected
         if turn is None or not (0 <= turn < len(self.turns)):
@@ -91,6 +97,7 @@ class ChatSession:
         self.selected = None
         self.conversation_id = None
         self.saved = 0
+        self.ratings = {}
 
 
 def check_question(question: str | None, settings: Settings) -> CleanQuestion:

@@ -6,8 +6,14 @@ as ``Answer.to_dict()`` (text, citations, the passages shown, refusal, error) an
 feedback on it. Every read and write names the owner; a conversation of another owner is
 "not found", exactly like one that does not exist, so ids leak nothing.
 
-The SQLite store (:mod:`rag.serve.sqlite_store`) is the default; a Postgres store plugs in
-behind the same :class:`ConversationStore` protocol when ``RAG_STORE_URL`` is set.
+A turn is stored when its question is asked (``answer`` and ``error`` both None: it is
+pending) and finished with :meth:`ConversationStore.finish_turn` once the answer is in, so a
+page reloaded mid-answer still finds it (:mod:`rag.serve.live`).
+
+Two backends behind the one :class:`ConversationStore` protocol, chosen by
+:data:`CONVERSATION_STORES` the way ``rag.index.STORES`` chooses the index's: SQLite
+(:mod:`rag.serve.sqlite_store`, the default) and, when ``RAG_STORE_URL`` is set, PostgreSQL
+(:mod:`rag.serve.postgres_store`, tables created by ``python -m rag store init|upgrade``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Protocol, Sequence
 
 from ..config import Settings
 from ..errors import InputError
+from ..registry import Registry
 
 LOCAL_OWNER = "local"
 """The owner of every conversation when the app has no login (one local user)."""
@@ -44,6 +51,11 @@ class StoredTurn:
     answer: dict | None
     error: str | None = None
     feedback: Feedback | None = None
+
+    @property
+    def pending(self) -> bool:
+        """Asked, not answered yet (or the process answering it stopped)."""
+        return self.answer is None and self.error is None
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,8 @@ class ConversationStore(Protocol):
     def get(self, owner: str, conversation_id: str) -> Conversation: ...
     def add_turn(self, owner: str, conversation_id: str, question: str, answer: dict | None,
                  error: str | None = None) -> int: ...
+    def finish_turn(self, owner: str, conversation_id: str, index: int, answer: dict | None,
+                    error: str | None = None) -> None: ...
     def rename(self, owner: str, conversation_id: str, title: str) -> None: ...
     def delete(self, owner: str, conversation_id: str) -> None: ...
     def update_settings(self, owner: str, conversation_id: str, settings: dict) -> None: ...
@@ -110,17 +124,30 @@ def default_title(question: str) -> str:
     return text if len(text) <= 80 else text[:79].rstrip() + "…"
 
 
-def build_store(settings: Settings, log=None) -> ConversationStore:
-    """The conversation store: SQLite at ``<data_dir>/conversations.sqlite3``. A Postgres
-    conversation store (for ``RAG_STORE_URL``) plugs in here behind the same protocol; until
-    one exists, conversations stay in SQLite even when the index lives in PostgreSQL, and
-    ``log`` is told so."""
-    if getattr(settings, "store_url", None) and log is not None:
-        log(f"conversations are kept in SQLite at {sqlite_path(settings)} (RAG_STORE_URL holds the index; "
-            "there is no Postgres conversation store yet)")
+def _sqlite(settings, log=None) -> ConversationStore:
     from .sqlite_store import SQLiteConversationStore
 
     return SQLiteConversationStore(sqlite_path(settings))
+
+
+def _postgres(settings, log=None) -> ConversationStore:
+    from .postgres_store import PostgresConversationStore
+
+    return PostgresConversationStore.for_settings(settings, log)
+
+
+CONVERSATION_STORES: Registry = Registry("conversation store", "RAG_STORE_URL")
+"""Conversation store backends: ``sqlite`` when no ``store_url`` is set, else the URL's scheme."""
+CONVERSATION_STORES.register("sqlite", _sqlite)
+CONVERSATION_STORES.register("postgresql", _postgres)
+CONVERSATION_STORES.register("postgres", _postgres)
+
+
+def build_store(settings: Settings, log=None) -> ConversationStore:
+    """The conversation store ``settings`` select: the PostgreSQL database of ``store_url``
+    (sharing the index store's pool), else SQLite at ``<data_dir>/conversations.sqlite3``."""
+    url = getattr(settings, "store_url", None)
+    return CONVERSATION_STORES.get(url.split("://", 1)[0] if url and "://" in url else "sqlite")(settings, log)
 
 
 def sqlite_path(settings: Settings):

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from .chat import ChatSession, Turn
+from .live import LiveTurn
 from ..config import Settings
 from ..errors import InputError
 from .conversations import (LOCAL_OWNER, Conversation, ConversationNotFoundError, ConversationStore,
@@ -24,10 +25,16 @@ def owner_of(username: str | None) -> str:
     return f"user:{username}" if username else LOCAL_OWNER
 
 
+INTERRUPTED = ("this answer was not finished when the page loaded: the app answering it stopped, or another "
+               "instance is still writing it (reload to check again)")
+
+
 class Keeper:
     def __init__(self, store: ConversationStore, settings: Settings):
         self.store, self.settings = store, settings
         self._exports = Path(tempfile.mkdtemp(prefix="rag-export-"))
+        self.running: dict[tuple[str | None, int], LiveTurn] = {}
+        """Answers being written in this process (rag.serve.live), by (conversation, turn)."""
 
     def browser_secret(self) -> str:
         """The key the page's stored conversation id is encrypted with, kept in the data
@@ -55,12 +62,23 @@ class Keeper:
         session.k = int(conv.settings.get("k", session.k))
         session.mode = conv.settings.get("mode", session.mode)
         for t in conv.turns:
-            session.turns.append(Turn(question=t.question, text=(t.answer or {}).get("text") or "",
-                                      answer=t.answer, error=t.error, done=True))
+            live = self.running.get((conv.id, t.index)) if t.pending else None
+            if live is not None:  # being answered here: the live turn itself, to follow to its end
+                session.turns.append(live.turn)
+            else:
+                session.turns.append(Turn(question=t.question, text=(t.answer or {}).get("text") or "",
+                                          answer=t.answer, error=INTERRUPTED if t.pending else t.error, done=True))
+            if t.feedback is not None:
+                session.ratings[t.index] = t.feedback.rating
         session.conversation_id, session.saved = conv.id, len(conv.turns)
         answered = [i for i, t in enumerate(session.turns) if t.answer is not None]
         session.selected = answered[-1] if answered else None
         return session
+
+    def following(self, session: ChatSession) -> list[LiveTurn]:
+        """The answers of ``session`` still being written in this process."""
+        return [live for i, t in enumerate(session.turns)
+                if not t.done and (live := self.running.get((session.conversation_id, i))) is not None]
 
     def save(self, owner: str, session: ChatSession) -> None:
         """Store the finished turns not stored yet (a new conversation for the first one)."""
@@ -68,17 +86,17 @@ class Keeper:
         if not pending:
             return
         if session.conversation_id is None:
-            session.conversation_id = self.store.create(owner, self._settings(session))
+            session.conversation_id = self.store.create(owner, self.settings_of(session))
         for turn in pending:
             self.store.add_turn(owner, session.conversation_id, turn.question, turn.answer, turn.error)
             session.saved += 1
 
     def save_settings(self, owner: str, session: ChatSession) -> None:
         if session.conversation_id:
-            self.store.update_settings(owner, session.conversation_id, self._settings(session))
+            self.store.update_settings(owner, session.conversation_id, self.settings_of(session))
 
     @staticmethod
-    def _settings(session: ChatSession) -> dict:
+    def settings_of(session: ChatSession) -> dict:
         return {"k": session.k, "mode": session.mode}
 
     # ------------------------------------------------------------------ the list
@@ -110,6 +128,7 @@ class Keeper:
             raise InputError("only answers can be rated")
         self.store.set_feedback(owner, session.conversation_id, turn,
                                 Feedback(rating, " ".join(correction.split()), bool(not_in_documents)))
+        session.ratings[turn] = rating
 
     def export(self, owner: str, session: ChatSession) -> Path:
         """The conversation as a Markdown file (for download)."""

@@ -131,6 +131,18 @@ class SQLiteConversationStore:
             db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
         return idx
 
+    def finish_turn(self, owner: str, conversation_id: str, index: int, answer: dict | None,
+                    error: str | None = None) -> None:
+        now = time.time()
+        with self._write() as db:
+            self._own(db, owner, conversation_id)
+            done = db.execute("UPDATE turns SET answer = ?, error = ? WHERE conversation_id = ? AND idx = ?",
+                              (json.dumps(answer) if answer is not None else None, error, conversation_id,
+                               int(index))).rowcount
+            if not done:
+                raise ConversationNotFoundError(f"conversation {conversation_id!r} has no turn {index}")
+            db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
+
     def rename(self, owner: str, conversation_id: str, title: str) -> None:
         title = clean_title(title)
         with self._write() as db:

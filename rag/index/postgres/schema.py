@@ -104,3 +104,41 @@ def check(conn, where: str) -> None:
     if have > VERSION:
         raise StoreSchemaError(f"{where} has schema version {have}, newer than this code reads ({VERSION}); "
                                f"upgrade the app")
+
+
+class Chain:
+    """Another store's tables in the same database, versioned like the index's: numbered
+    migrations (lists of statements), the applied versions in a ``table`` of their own.
+    ``python -m rag store init|upgrade|status`` take them along (the conversation store's)."""
+
+    def __init__(self, name: str, table: str, migrations: dict[int, list[str]]):
+        self.name, self.table, self.migrations = name, table, dict(migrations)
+        self.version = max(self.migrations)
+
+    def current(self, conn) -> int | None:
+        if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (self.table,)).fetchone()[0]:
+            return None
+        return conn.execute(f"SELECT max(version) FROM {self.table}").fetchone()[0]
+
+    def migrate(self, conn) -> list[int]:
+        applied = []
+        with conn.transaction():
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {self.table} "
+                         f"(version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+        for version in range((self.current(conn) or 0) + 1, self.version + 1):
+            with conn.transaction():
+                for statement in self.migrations[version]:
+                    conn.execute(statement)
+                conn.execute(f"INSERT INTO {self.table} (version) VALUES (%s)", (version,))
+            applied.append(version)
+        return applied
+
+    def check(self, conn, where: str) -> None:
+        have = self.current(conn)
+        if have is None or have < self.version:
+            found = "no tables" if have is None else f"version {have}"
+            raise StoreSchemaError(f"{where} has {found} for the {self.name}, this version needs {self.version}; "
+                                   f"create them with: python -m rag store upgrade --store-url {where}")
+        if have > self.version:
+            raise StoreSchemaError(f"{where} has {self.name} schema version {have}, newer than this code reads "
+                                   f"({self.version}); upgrade the app")

@@ -52,13 +52,14 @@ class PostgresStore:
         return self._pool
 
     @contextmanager
-    def connection(self) -> Iterator:
-        """A pooled connection; any database failure leaves as a one-line StoreError."""
+    def connection(self, wait: float | None = None) -> Iterator:
+        """A pooled connection (waiting up to ``wait`` seconds for a free one, default the
+        pool's); any database failure leaves as a one-line StoreError."""
         import psycopg
         from psycopg_pool import PoolTimeout
 
         try:
-            with self.pool.connection() as conn:
+            with self.pool.connection(timeout=wait) as conn:
                 yield conn
         except PoolTimeout:
             probe(self.url)  # raises the real reason (down, wrong password, ...)
