@@ -20,7 +20,7 @@ import pytest
 
 from playwright.sync_api import expect
 from test_ui_browser import (ANSWER_SECONDS, BOT, SEED_QUESTION, UI_SECONDS, USER, _ask, _open, browser,  # noqa: F401
-                             chromium)
+                             chromium, new_context)
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ def _conversation_labels(page) -> list[str]:
 def _wait_chat(page, questions: list[str]):
     page.wait_for_function("""(qs) => { const u = [...document.querySelectorAll('#rag-chat [data-testid="user"]')]
         .map(e => e.innerText.trim()); return JSON.stringify(u) === JSON.stringify(qs); }""",
-                           arg=questions, timeout=30_000)
+                           arg=questions, timeout=UI_SECONDS * 1000)
 
 
 def test_conversation_survives_reload_reopens_exports_and_feedback_becomes_a_battery(app_url, browser,  # noqa: F811
@@ -84,18 +84,18 @@ def test_conversation_survives_reload_reopens_exports_and_feedback_becomes_a_bat
 
         page.click("#rag-export")
         link = page.locator("#rag-export-file a").first
-        link.wait_for(timeout=20_000)
+        link.wait_for(timeout=UI_SECONDS * 1000)
         markdown = page.request.get(link.get_attribute("href")).text()
         assert markdown.startswith("# Trade volume") and "> " in markdown
         assert "raisi-iraq-trade-press-conference.txt" in markdown
 
         page.locator('#rag-chat button[aria-label="Dislike"]').last.click()
-        page.locator("#rag-correction").wait_for(state="visible", timeout=10_000)
+        page.locator("#rag-correction").wait_for(state="visible", timeout=UI_SECONDS * 1000)
         page.fill("#rag-correction textarea, #rag-correction input", CORRECTION)
         _shot(page, "4-thumbs-down")
         page.click("#rag-feedback-send")
-        page.locator("#rag-feedback-msg").get_by_text("correction is saved").wait_for(timeout=10_000)
-        page.locator("#rag-correction").wait_for(state="hidden", timeout=10_000)
+        page.locator("#rag-feedback-msg").get_by_text("correction is saved").wait_for(timeout=UI_SECONDS * 1000)
+        page.locator("#rag-correction").wait_for(state="hidden", timeout=UI_SECONDS * 1000)
         _shot(page, "5-correction-sent")
 
         page.reload()  # the thumbs down is shown again with the conversation
@@ -110,7 +110,7 @@ def test_conversation_survives_reload_reopens_exports_and_feedback_becomes_a_bat
     battery = tmp_path / "battery.jsonl"
     env = dict(os.environ, RAG_DATA_DIR=str(app_tmp / "data"), HF_HUB_OFFLINE="1")
     run = subprocess.run([sys.executable, "-m", "rag", "feedback", "export", "--out", str(battery)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     (line,) = [json.loads(x) for x in battery.read_text().splitlines()]
     assert line["question"] == SEED_QUESTION and line["answers"] == [CORRECTION] and line["sources"]
@@ -194,7 +194,7 @@ def two_user_app(tmp_path_factory):
 
 def _login(page, url, user, password):
     page.goto(url)
-    page.locator("input[type=password]").wait_for(timeout=30_000)
+    page.locator("input[type=password]").wait_for(timeout=UI_SECONDS * 1000)
     page.locator("input[data-testid=textbox]").fill(user)
     page.locator("input[type=password]").fill(password)
     page.get_by_role("button", name="Login").click()
@@ -202,7 +202,7 @@ def _login(page, url, user, password):
 
 
 def test_each_user_sees_only_their_own_conversations(two_user_app, browser, chromium):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = new_context(browser)
     page = context.new_page()
     try:
         _login(page, two_user_app, "ann", "pw-ann-1")

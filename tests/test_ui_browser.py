@@ -18,7 +18,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SEED_QUESTION = "How large is the trade volume between Iran and Iraq?"
 ANSWER_SECONDS = 120
-UI_SECONDS = 30  # a page reaction (no model call): generous, for a loaded machine
+UI_SECONDS = 60  # a page reaction (no model call): generous, for a loaded machine
 
 NEW_DOC = """Quenvik harvest festival
 
