@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
 from rag.index.postgres import PostgresStore, schema
+from rag.index.postgres.store import EF_SEARCH
 from rag.index.postgres.view import PostgresIndex
 from rag.index.postgres.writes import split_lexemes
 from rag.index.protocol import Candidates, IndexChange
@@ -15,6 +17,7 @@ from rag.models import Chunk
 from rag.retrieve import Retriever
 
 from .common import hit, latency, read_jsonl
+from .pg_previous import PreviousSqlIndex
 from .scale import LookupEmbedder, recall_at, synthetic_texts, synthetic_vectors
 
 TABLES = "rag_chunks, rag_documents, rag_terms, rag_manifest, rag_schema"
@@ -96,9 +99,10 @@ def half_a(args, settings, index_dir: Path, url: str, log) -> dict:
     encode_ms = (time.perf_counter() - t) * 1000 / len(questions)
     lookup = LookupEmbedder(table)
     backends = {"files": Retriever(data, lookup, settings), "postgres": Retriever(store.load(), lookup, settings),
-                "postgres_ts_rank_cd": Retriever(TsRankIndex(store), lookup, settings)}
+                "postgres_ts_rank_cd": Retriever(TsRankIndex(store), lookup, settings),
+                "postgres_previous_sql": Retriever(PreviousSqlIndex(store), lookup, settings)}
     runs = [(b, m) for b in ("files", "postgres") for m in ("hybrid", "dense", "bm25")] + \
-        [("postgres_ts_rank_cd", "hybrid")]
+        [("postgres_ts_rank_cd", "hybrid"), ("postgres_previous_sql", "hybrid")]
     ms = {r: [] for r in runs}
     hits = {r: 0 for r in runs}
     for b, m in runs:  # warm
@@ -117,10 +121,13 @@ def half_a(args, settings, index_dir: Path, url: str, log) -> dict:
     log(f"  hybrid hit@5: files {out['files']['hybrid']['hit@5']}, postgres {out['postgres']['hybrid']['hit@5']}, "
         f"ts_rank_cd {out['postgres_ts_rank_cd']['hybrid']['hit@5']}")
     store.close()
-    return out
+    return out, table
 
 
-def scale(n: int, settings, index_dir: Path, url: str, log, queries: int = 300) -> dict:
+def scale(n: int, settings, index_dir: Path, url: str, log, questions: dict[str, np.ndarray],
+          queries: int = 300) -> dict:
+    """``questions``: real half-a questions and their real embeddings. The queries: neither
+    indexed vectors nor the chunk vectors the synthetic ones are mixed from."""
     from rag.index import store as files
 
     data = files.load(index_dir)
@@ -143,10 +150,10 @@ def scale(n: int, settings, index_dir: Path, url: str, log, queries: int = 300) 
     out: dict = {"chunks": n, "build_s": round(time.perf_counter() - t, 1), "build_steps_s": store.last_write}
     log(f"  scale: {n} chunks written and indexed (HNSW + GIN) in {out['build_s']} s")
     rng = np.random.default_rng(1)
-    qs = [f"{i} " + " ".join(data.chunks[i].text.split()[:8])
-          for i in rng.choice(data.chunk_count, queries, replace=False)]
-    qv = np.stack([base[i] for i in rng.choice(len(base), queries, replace=False)])
-    exact = np.argsort(-(qv @ vectors.T), axis=1)[:, :10]
+    asked = sorted(questions)
+    qs = [asked[i] for i in sorted(rng.choice(len(asked), min(queries, len(asked)), replace=False))]
+    qv = np.stack([np.asarray(questions[q], dtype=np.float32) for q in qs])
+    exact = np.argsort(-(qv @ vectors.T), axis=1)[:, :10]  # exact cosine (all vectors unit length)
     with store.connection() as conn:
         out["size"] = dict(zip(("database", "table_and_toast", "hnsw_index", "gin_index"), conn.execute(
             "SELECT pg_size_pretty(pg_database_size(current_database())), "
@@ -156,7 +163,7 @@ def scale(n: int, settings, index_dir: Path, url: str, log, queries: int = 300) 
         plan = conn.execute("EXPLAIN SELECT id FROM rag_chunks ORDER BY embedding <=> %s LIMIT 10", (qv[0],)).fetchall()
         out["plan_uses_hnsw"] = any("rag_chunks_embedding" in r[0] for r in plan)
         sweep = {}
-        for ef in (40, 100, 200):
+        for ef in sorted({40, 100, 200, 400, EF_SEARCH}):
             conn.execute(f"SET hnsw.ef_search = {ef}")
             ids, ms = [], []
             for q in qv:
@@ -167,18 +174,38 @@ def scale(n: int, settings, index_dir: Path, url: str, log, queries: int = 300) 
             sweep[ef] = {"recall@10": round(recall_at(np.array(ids), exact), 4), **latency(ms)}
         conn.execute("RESET hnsw.ef_search")
     out["hnsw_ef_search_sweep"] = sweep
-    out["recall@10"] = sweep[100]["recall@10"]
-    out["dense_top10"] = {k: v for k, v in sweep[100].items() if k != "recall@10"}
-    retriever = Retriever(store.load(), LookupEmbedder(dict(zip(qs, qv))), settings)
-    ms = []
-    for q in qs:
-        t = time.perf_counter()
-        retriever.search(q, k=10)
-        ms.append((time.perf_counter() - t) * 1000)
-    out["hybrid_query"] = latency(ms)
+    out["ef_search"] = EF_SEARCH
+    out["recall@10"] = sweep[EF_SEARCH]["recall@10"]
+    out["dense_top10"] = {k: v for k, v in sweep[EF_SEARCH].items() if k != "recall@10"}
+    # The file backend on the very same chunks and vectors, timed in turn with PostgreSQL.
+    file_dir = index_dir.parent / f"scale-{n}-files"
+    t = time.perf_counter()
+    with files.lock(file_dir):
+        files.write(file_dir, {"settings": {"synthetic": True}, "documents": {}, "inputs": []}, chunks, vectors,
+                    texts)
+    out["files_build_s"] = round(time.perf_counter() - t, 1)
+    lookup = LookupEmbedder(dict(zip(qs, qv)))
+    backends = {"postgres": Retriever(store.load(), lookup, settings),
+                "files": Retriever(files.load(file_dir), lookup, settings),
+                "postgres_previous_sql": Retriever(PreviousSqlIndex(store), lookup, settings)}
+    ms = {b: [] for b in backends}
+    for b, r in backends.items():
+        r.search(qs[0], k=10)
+    order = list(backends)
+    for i, q in enumerate(qs):
+        for b in order[i % 3:] + order[:i % 3]:  # rotating order: machine load falls on all alike
+            t = time.perf_counter()
+            backends[b].search(q, k=10)
+            ms[b].append((time.perf_counter() - t) * 1000)
+    out["hybrid_query"] = latency(ms["postgres"])
+    out["files_hybrid_query"] = latency(ms["files"])
+    out["previous_sql_hybrid_query"] = latency(ms["postgres_previous_sql"])
+    out["hybrid_p50_ratio_to_files"] = round(out["hybrid_query"]["p50_ms"] / out["files_hybrid_query"]["p50_ms"], 1)
     log(f"  scale: recall@10 {out['recall@10']}, dense p50 {out['dense_top10']['p50_ms']} ms, "
-        f"hybrid p50 {out['hybrid_query']['p50_ms']} ms, {out['size']['database']}")
+        f"hybrid p50 {out['hybrid_query']['p50_ms']} ms (files {out['files_hybrid_query']['p50_ms']} ms), "
+        f"{out['size']['database']}")
     store.close()
+    shutil.rmtree(file_dir, ignore_errors=True)
     return out
 
 
@@ -189,13 +216,16 @@ def markdown(out: dict) -> str:
              f"{h['ingest']['seconds']} s = {h['ingest']['rows_per_s']} rows/s in one transaction "
              f"(the COPY itself {h['ingest']['copy_rows_per_s']} rows/s; steps {h['ingest']['steps_s']})", "",
              "| backend | mode | hit@5 | p50 ms | p95 ms |", "|---|---|---|---|---|"]
-    for b in ("files", "postgres", "postgres_ts_rank_cd"):
+    for b in ("files", "postgres", "postgres_ts_rank_cd", "postgres_previous_sql"):
         for m, r in h[b].items():
             lines.append(f"| {b} | {m} | {r['hit@5']} | {r['p50_ms']} | {r['p95_ms']} |")
     s = out.get("scale")
     if s:
         lines += ["", f"{s['chunks']} synthetic chunks: build {s['build_s']} s, database {s['size']['database']} "
                   f"(HNSW {s['size']['hnsw_index']}, GIN {s['size']['gin_index']}), HNSW recall@10 {s['recall@10']} "
-                  f"(ef_search 100), dense top-10 p50 {s['dense_top10']['p50_ms']} ms / p95 {s['dense_top10']['p95_ms']} ms, "
-                  f"hybrid p50 {s['hybrid_query']['p50_ms']} ms / p95 {s['hybrid_query']['p95_ms']} ms"]
+                  f"(ef_search {s['ef_search']}; sweep {s['hnsw_ef_search_sweep']}), dense top-10 p50 {s['dense_top10']['p50_ms']} ms / p95 {s['dense_top10']['p95_ms']} ms, "
+                  f"hybrid p50 {s['hybrid_query']['p50_ms']} ms / p95 {s['hybrid_query']['p95_ms']} ms "
+                  f"(files on the same chunks, in turn: {s['files_hybrid_query']['p50_ms']} / "
+                  f"{s['files_hybrid_query']['p95_ms']} ms; ratio {s['hybrid_p50_ratio_to_files']}; the previous "
+                  f"statement {s['previous_sql_hybrid_query']['p50_ms']} / {s['previous_sql_hybrid_query']['p95_ms']} ms)"]
     return "\n".join(lines)

@@ -71,9 +71,9 @@ def main(argv=None) -> int:
         try:
             settings = Settings.from_env(store_url=None)
             index_dir = args.index_dir or Path(tmp) / "half-a-index"
-            out["half_a"] = pg_bench.half_a(args, settings, index_dir, url, log)
+            out["half_a"], questions = pg_bench.half_a(args, settings, index_dir, url, log)
             if args.scale:
-                out["scale"] = pg_bench.scale(args.scale, settings, index_dir, url, log)
+                out["scale"] = pg_bench.scale(args.scale, settings, index_dir, url, log, questions)
         finally:
             if server is not None and not args.keep:
                 server.cleanup()

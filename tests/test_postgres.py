@@ -87,6 +87,33 @@ def test_upgrading_from_version_1_backfills_the_bm25_statistics(pg_server, tmp_p
     assert after == before
 
 
+def test_the_fast_statement_returns_what_the_previous_one_did(pg_server, tmp_path, docs_dir, monkeypatch):
+    """BM25 decompressed once per candidate and computed once (rag/index/postgres/search.py)
+    gives the very rows and scores of the statement before it (bench/pg_previous.py), with
+    every matching chunk a candidate (pool 2,000) and with a pool smaller than the matches."""
+    from bench.pg_previous import PreviousSqlIndex
+    from rag.index.postgres import search
+
+    url = new_database(pg_server, dim=64)
+    settings, embedder = Settings(index_dir=tmp_path / "unused", chunk_words=8, store_url=url), HashEmbedder()
+    data, _ = index_paths([docs_dir], settings, embedder, **quiet)
+    previous = PreviousSqlIndex(data.store)
+    lexical = {}
+    for pool in (2_000, 2):
+        monkeypatch.setattr(search, "LEXICAL_POOL", pool)
+        for query in ("capital of France", "the ancient amphitheatre of Rome", "wine cheese exports France capital",
+                      "zzqx unknownword", "of the"):
+            qvec = embedder.embed_query(query)
+            for mode in ("hybrid", "dense", "bm25"):
+                new, old = data.candidates(qvec, query, 6, mode), previous.candidates(qvec, query, 6, mode)
+                assert [c.chunk_id for c in new.chunks] == [c.chunk_id for c in old.chunks], (pool, query, mode)
+                assert new.bm25.round(5).tolist() == old.bm25.round(5).tolist(), (pool, query, mode)
+                assert new.dense.round(5).tolist() == old.dense.round(5).tolist(), (pool, query, mode)
+            lexical[pool, query] = len(new.chunks)  # bm25 mode: the lexical candidates
+    assert lexical[2_000, "capital of France"] >= 3
+    assert any(lexical[2, q] < lexical[2_000, q] for _, q in lexical)  # the small pool did cut candidates
+
+
 def test_the_hnsw_index_serves_dense_search(pg_server, tmp_path, docs_dir):
     url = new_database(pg_server, dim=64)
     index_paths([docs_dir], pg_settings(tmp_path, url), HashEmbedder(), **quiet)

@@ -16,6 +16,9 @@ from .writes import split_lexemes
 class PostgresIndex:
     """Reads go to the database each time, so every replica sees every committed update."""
 
+    statement = staticmethod(candidates_sql)
+    """The candidates statement for (mode, has_terms); bench/pg_previous.py swaps in the old one."""
+
     def __init__(self, store):
         self.store = store
         self._tokenizer = Tokenizer()
@@ -44,7 +47,7 @@ class PostgresIndex:
 
     def candidates(self, qvec: np.ndarray, query: str, n: int, mode: str) -> Candidates:
         lexemes = split_lexemes(self._tokenizer(query))
-        sql = candidates_sql(mode, bool(lexemes))
+        sql = self.statement(mode, bool(lexemes))
         if not sql:
             return Candidates.empty()
         with self.store.connection() as conn:
