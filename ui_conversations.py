@@ -160,9 +160,10 @@ def wire(demo: gr.Blocks, keeper: Keeper, live: LiveTurns, *, chatbot, sources, 
     def liked(s, evt: gr.LikeData, request: gr.Request):
         index = evt.index if isinstance(evt.index, int) else evt.index[0]
         turn = int(index) // 2
-        if evt.liked not in (True, False):  # the vote was taken back
-            return gr.update(visible=False), None, "", "", False
         try:
+            if evt.liked not in (True, False):  # the vote was taken back
+                keeper.unrate(_owner(request), s, turn)
+                return gr.update(visible=False), None, "", "", False
             keeper.rate(_owner(request), s, turn, 1 if evt.liked else -1)
         except RagError as exc:
             gr.Warning(str(exc))

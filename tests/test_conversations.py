@@ -377,3 +377,7 @@ def test_ratings_come_back_with_the_conversation(engine, store):
     keeper.rate("local", session, 2, -1, "three days")
     assert session.feedback_values() == ["Like", None, "Dislike"]
     assert keeper.session_for("local", session.conversation_id).feedback_values() == ["Like", None, "Dislike"]
+    keeper.unrate("local", session, 2)  # the thumb taken back: gone after a reload and from the export
+    assert session.feedback_values() == ["Like", None, None]
+    assert keeper.session_for("local", session.conversation_id).feedback_values() == ["Like", None, None]
+    assert [r.turn.index for r in store.rated_turns()] == [0]

@@ -130,6 +130,12 @@ class Keeper:
                                 Feedback(rating, " ".join(correction.split()), bool(not_in_documents)))
         session.ratings[turn] = rating
 
+    def unrate(self, owner: str, session: ChatSession, turn: int) -> None:
+        """Take a thumb back: the stored rating goes too, so a reload shows none."""
+        if session.conversation_id is not None and 0 <= turn < session.saved:
+            self.store.clear_feedback(owner, session.conversation_id, turn)
+        session.ratings.pop(turn, None)
+
     def export(self, owner: str, session: ChatSession) -> Path:
         """The conversation as a Markdown file (for download)."""
         if not session.conversation_id:

@@ -170,6 +170,13 @@ class PostgresConversationStore:
                          (conversation_id, int(index), feedback.rating, feedback.correction.strip(),
                           bool(feedback.not_in_documents), time.time()))
 
+    def clear_feedback(self, owner: str, conversation_id: str, index: int) -> None:
+        """The user took the vote back: the turn is unrated (and leaves the feedback battery)."""
+        with self._conn() as conn, conn.transaction():
+            self._own(conn, owner, conversation_id, lock=True)
+            conn.execute("DELETE FROM rag_feedback WHERE conversation_id = %s AND idx = %s",
+                         (conversation_id, int(index)))
+
     def rated_turns(self) -> list[RatedTurn]:
         with self._conn() as conn:
             rows = conn.execute("SELECT c.id, c.owner FROM rag_conversations c WHERE EXISTS "

@@ -176,6 +176,12 @@ class SQLiteConversationStore:
                        (conversation_id, int(index), feedback.rating, feedback.correction.strip(),
                         int(feedback.not_in_documents), time.time()))
 
+    def clear_feedback(self, owner: str, conversation_id: str, index: int) -> None:
+        """The user took the vote back: the turn is unrated (and leaves the feedback battery)."""
+        with self._write() as db:
+            self._own(db, owner, conversation_id)
+            db.execute("DELETE FROM feedback WHERE conversation_id = ? AND idx = ?", (conversation_id, int(index)))
+
     def rated_turns(self) -> list[RatedTurn]:
         rows = self._conn().execute(
             "SELECT DISTINCT c.id, c.owner FROM conversations c JOIN feedback f ON f.conversation_id = c.id "
