@@ -86,6 +86,13 @@ def test_a_paraphrase_passes_and_a_swapped_name_does_not():
     assert swap["miss_soft"] > 0 and swap["names_missing"] == 1 and swap["worst_word"] < 0.6
 
 
+def test_a_name_counts_in_its_derived_form_but_not_inside_another_name():
+    text = "The Iranian president met the Iraqi prime minister to discuss trade."
+    assert feats("How much trade do Iran and Iraq do?", text)["names_missing"] == 0
+    assert feats("How much trade do Iran and Oman do?", text)["names_missing"] == 1
+    assert feats("Who did Ira meet?", text)["names_missing"] == 1  # a short stem is matched whole
+
+
 def test_the_answer_type_asked_and_held():
     f = feats("How many ships sank?", "Many ships sank in the storm.")
     assert f["type_asked"] == 1 and f["type_sentence"] == 0

@@ -45,6 +45,8 @@ OPPOSITES = [("born", "die"), ("born", "death"), ("before", "after"), ("first", 
              ("gain", "loss"), ("allow", "ban"), ("support", "oppos"), ("public", "privat"),
              ("male", "femal"), ("best", "worst"), ("success", "fail"), ("enter", "leav"),
              ("upper", "lower"), ("inner", "outer"), ("min", "max")]
+NAME_PREFIX = 4
+"""Shortest name stem that also counts when it starts a longer word of the passage."""
 AUXILIARY = frozenset({"do"})
 """Not in the stop list of rag.text, but says nothing about the answer."""
 _CAPITAL = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-zA-Z]+")
@@ -74,6 +76,13 @@ def _opposite(q: set[str], window: set[str]) -> float:
             if has(q, x) and not has(window, x) and has(window, y):
                 return 1.0
     return 0.0
+
+
+def _named(name: str, stems: set[str]) -> bool:
+    """Whether the name's stem is in ``stems``, itself or as the start of a longer word: a
+    demonym or derived form names the same thing ("Iran" in "Iranian", "Iraq" in "Iraqi",
+    "Italy" in "Italian")."""
+    return name in stems or (len(name) >= NAME_PREFIX and any(w.startswith(name) for w in stems))
 
 
 def word_vectors(embedder, words: Sequence[str]) -> dict[str, np.ndarray]:
@@ -138,7 +147,7 @@ def features(query: str, passages: Sequence[Passage], ranked, embedder=None) -> 
     out["soft_cover"] = sum(idf[w] * sims[w] for w in q) / total
     out["worst_word"] = min(sims.values())
     names = {cit.content_words(m)[0] for m in _CAPITAL.findall(query) if cit.content_words(m)}
-    out["names_missing"] = float(len(names - whole))
+    out["names_missing"] = float(sum(not _named(n, whole) for n in names))
     out["numbers_missing"] = float(len(cit.numbers(query) - cit.numbers(passage.chunk.title + " " + passage.chunk.text)))
     kind = answer_type.expected(query)
     out["type_asked"] = float(kind is not None)
