@@ -345,7 +345,8 @@ def test_a_page_reloaded_mid_answer_finds_it_and_the_server_finishes_it_unwatche
     assert back.turns[0] is running.turn and keeper.following(back) == [running]
     assert "The trade" in back.messages()[1]["content"]
     gated.go.set()  # nobody follows any more: the server finishes and stores it all the same
-    _until(lambda: not keeper.following(back))
+    _until(lambda: running.finished)  # set once the answer is stored (the turn is done a moment before)
+    assert not keeper.following(back)
     (stored,) = store.get("local", session.conversation_id).turns
     assert stored.answer == session.turns[0].answer and "10 billion euros" in stored.answer["text"]
     assert keeper.session_for("local", session.conversation_id).messages() == session.messages()
