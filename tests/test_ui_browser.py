@@ -72,6 +72,7 @@ def _open(browser, url, width=1280, height=800):
 
 def _ask(page, question: str) -> float:
     """Type and send ``question``; wait for the verified answer; return seconds to first token."""
+    page.wait_for_selector("#rag-chat", state="attached")  # a page still rendering has no chat yet
     n_before = page.locator(BOT).count()
     page.fill("#rag-question textarea", question)
     page.evaluate("""(n) => {
@@ -234,6 +235,18 @@ def test_gradio_client_ask_endpoint(app_url):
     assert result["citations"][0]["source"] == "raisi-iraq-trade-press-conference.txt"
 
 
+def _sets_top_k(k: int):
+    """Matches the server's reply to the top-k change to ``k`` (not any other non-queued event)."""
+    def matches(response) -> bool:
+        if "/run/predict" not in response.url or response.request.method != "POST":
+            return False
+        try:
+            return (response.request.post_data_json or {}).get("data", [None])[0] == k
+        except ValueError:
+            return False
+    return matches
+
+
 def test_clicking_an_earlier_answer_brings_back_its_sources_and_top_k_applies(app_url, browser, tmp_path):
     # select, the settings and clear skip the queue (app.py): these are the browser's view of it
     context, page = _open(browser, app_url)
@@ -251,14 +264,14 @@ def test_clicking_an_earlier_answer_brings_back_its_sources_and_top_k_applies(ap
         page.click("#rag-settings button, #rag-settings .label-wrap")
         box = page.locator("#rag-settings input[type=number]").first
         # wait for the server to have taken the new top-k (the change event's reply), not 0.5 s
-        with page.expect_response(lambda r: "/run/predict" in r.url and r.request.method == "POST",
-                                  timeout=UI_SECONDS * 1000):
+        with page.expect_response(_sets_top_k(1), timeout=UI_SECONDS * 1000):
             box.fill("1")
             box.press("Enter")
         _ask(page, "What did Raisi say about the trade volume?")
         page.wait_for_function("() => document.querySelector('#rag-sources-box .rag-sources-head')"
                                ".innerText.includes('Raisi say')", timeout=UI_SECONDS * 1000)
-        assert page.locator("#rag-sources-box .rag-more").count() == 0  # k=1: one passage, cited
+        assert page.locator("#rag-sources-box .rag-more").count() == 0, \
+            _last_answer(page).inner_text()  # k=1: one passage, cited
         page.screenshot(path=str(tmp_path / "earlier-answer-and-top-k.png"), full_page=True)
     finally:
         context.close()
