@@ -63,3 +63,28 @@ def test_no_answer_exceeds_the_budget_whatever_the_evidence(short, sentences, ex
     text = budget.compose(short, sentences[0][0], sentences, budget.MAX_WORDS, extend)
     assert 0 < budget.count(text) <= budget.MAX_WORDS
     assert set(cit.parse_markers(text, 5)) <= {n for n, _ in sentences} | {sentences[0][0]}
+
+
+def _passages(*texts):
+    from rag.models import Chunk, Passage
+
+    return [Passage(rank=i, score=0.5, chunk=Chunk(f"c{i}", "d", t, 0, len(t), "d.txt", "Doc"), scores={})
+            for i, t in enumerate(texts, start=1)]
+
+
+OPTIONS_TEXT = "Usage: asn1Parser [OPTION] FILE\n\n-c, --check checks the syntax only\n-o, --output=FILE output file"
+
+
+@pytest.mark.parametrize("model_short,expected", [
+    ("checks the syntax only", "checks the syntax only"),  # held as it is
+    ("The --check option of asn1Parser checks the syntax only", "checks the syntax only"),  # restated first
+    ("The --check option validates the file", ""),  # no passage holds any of it
+    ("The --check option", ""),  # the question's own words: an echo
+    ("Option files checks the syntax only", ""),  # "files" is not the question's: not a restatement
+    ("", ""),
+])
+def test_a_restated_question_is_dropped_from_the_models_short_answer(model_short, expected):
+    from rag.answer.compose import verified_short
+
+    got = verified_short(model_short, "What does the --check option of asn1Parser do?", _passages(OPTIONS_TEXT))
+    assert got == expected

@@ -33,6 +33,28 @@ def verified_in(short: str, passages: Sequence[Passage]) -> int | None:
     return None
 
 
+def verified_short(short: str, query: str, passages: Sequence[Passage]) -> str:
+    """The model's short answer when a passage holds it and it says more than the question
+    (not an echo), else "". A model often answers in a sentence that first restates the
+    question ("The --check option of asn1Parser checks the syntax only"), which no passage
+    holds: then the longest tail a passage does hold is the answer ("checks the syntax only"),
+    provided what it drops is the restatement (the question's words, or words such as "the")."""
+    def ok(text: str) -> bool:
+        return verified_in(text, passages) is not None and short_answer.useful(text, query)
+
+    if not short or ok(short):
+        return short
+    asked = set(cit.content_words(query))
+    toks = short.split()
+    for i in range(1, len(toks)):
+        head, tail = " ".join(toks[:i]), " ".join(toks[i:])
+        if not set(cit.content_words(head)) <= asked or cit.numbers(head):
+            break  # the head says something of its own: not a restatement
+        if set(cit.content_words(head)) and ok(tail):
+            return tail
+    return ""
+
+
 def citation(n: int, passage: Passage, span: cit.SentenceSpan, score: float = 1.0) -> Citation:
     c = passage.chunk
     return Citation(n=n, chunk_id=c.chunk_id, doc_id=c.doc_id, source=c.source, title=c.title,
@@ -46,9 +68,9 @@ def compose_completion(ans: Answer, query: str, raw: str, passages: Sequence[Pas
     """The short answer, then the best evidence sentence(s), each cited. The model's short
     answer is the short answer when it is verified (a passage contains it, it is not an echo
     of the question) and a chosen sentence holds it; else a span of the best sentence."""
-    short = clean_short_answer(raw, options.max_short_words)
-    if verified_in(short, passages[:max(options.prompt_passages, options.evidence_passages)]) is None \
-            or not short_answer.useful(short, query):  # not in a passage, or an echo of the question
+    short = verified_short(clean_short_answer(raw, 3 * options.max_short_words), query,
+                           passages[:max(options.prompt_passages, options.evidence_passages)])
+    if len(short.split()) > options.max_short_words:
         short = ""
     ranked = ranked_sentences(query, passages, options, short, embedder)
     if not ranked:
