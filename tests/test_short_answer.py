@@ -88,3 +88,14 @@ def test_a_restated_question_is_dropped_from_the_models_short_answer(model_short
 
     got = verified_short(model_short, "What does the --check option of asn1Parser do?", _passages(OPTIONS_TEXT))
     assert got == expected
+
+
+def test_a_restated_tail_ends_before_the_question_words():
+    from rag.answer.compose import verified_short
+
+    text = "Raisi said that the presence of foreign forces in the region harms the security and stability of the region."
+    q = "What did Raisi say the presence of foreign forces does to the region?"
+    got = verified_short("The presence of foreign forces harms the security and stability of the region", q,
+                         _passages(text))
+    assert got == "harms the security and stability"
+

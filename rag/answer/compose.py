@@ -38,7 +38,8 @@ def verified_short(short: str, query: str, passages: Sequence[Passage]) -> str:
     (not an echo), else "". A model often answers in a sentence that first restates the
     question ("The --check option of asn1Parser checks the syntax only"), which no passage
     holds: then the longest tail a passage does hold is the answer ("checks the syntax only"),
-    provided what it drops is the restatement (the question's words, or words such as "the")."""
+    provided what it drops is the restatement (the question's words, or words such as "the"),
+    and without the question's words it ends with."""
     def ok(text: str) -> bool:
         return verified_in(text, passages) is not None and short_answer.useful(text, query)
 
@@ -51,8 +52,21 @@ def verified_short(short: str, query: str, passages: Sequence[Passage]) -> str:
         if not set(cit.content_words(head)) <= asked or cit.numbers(head):
             break  # the head says something of its own: not a restatement
         if set(cit.content_words(head)) and ok(tail):
-            return tail
+            return _without_restated_end(tail.split(), asked, ok)
     return ""
+
+
+def _without_restated_end(toks: list[str], asked: set[str], ok) -> str:
+    """The tail without the question's words it ends with ("harms the security and stability
+    of the region" for "... does to the region?"), as long as what is left still holds."""
+    best = " ".join(toks)
+    for j in range(len(toks) - 1, 0, -1):
+        end = " ".join(toks[j:])
+        if not set(cit.content_words(end)) <= asked or cit.numbers(end):
+            break
+        if ok(" ".join(toks[:j])):
+            best = " ".join(toks[:j])
+    return best
 
 
 def citation(n: int, passage: Passage, span: cit.SentenceSpan, score: float = 1.0) -> Citation:
