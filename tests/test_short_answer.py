@@ -99,3 +99,11 @@ def test_a_restated_tail_ends_before_the_question_words():
                          _passages(text))
     assert got == "harms the security and stability"
 
+
+def test_a_long_run_cut_to_the_limit_does_not_end_on_a_possessive_or_a_joining_word():
+    sentence = ("But the United States seeks to achieve its interests only and does not think about the "
+                "interests of the people or the interests of the region's people.")
+    for words, _ in short_answer.candidates("What did Raisi say about the trade volume?", sentence):
+        assert len(words) <= short_answer.MAX_WORDS
+        assert not words[-1].endswith("'s") and not short_answer._edge(words[-1]), words
+

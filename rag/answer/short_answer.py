@@ -105,6 +105,18 @@ def _trim_number(kind: str | None, toks: list[str]) -> list[str]:
     return toks[a:b]
 
 
+def _cut(words: list[str]) -> list[str]:
+    """At most ``MAX_WORDS`` words; a run cut short doesn't end on a word that leads into the cut
+    one ("the interests of the region's" for "... of the region's people")."""
+    if len(words) <= MAX_WORDS:
+        return words
+    words = words[:MAX_WORDS]
+    while len(words) > 1 and (_edge(words[-1]) or words[-1].lower().endswith(("'s", "’s", "s'"))
+                              or words[-1] in _BREAK):
+        words = words[:-1]
+    return words
+
+
 SPAN_FEATURES = ("typed", "dist", "words", "long", "digit", "capital", "capital_share", "after",
                  "first", "last", "who_capital", "where_capital", "what_capital", "which_capital",
                  "what_digit", "density", "single_lower")
@@ -125,7 +137,7 @@ def candidates(query: str, sentence: str) -> list[tuple[list[str], dict[str, flo
         text = " ".join(words)
         if not cit.content_words(text) and not cit.numbers(text):
             continue
-        words = _trim_number(kind, words)[:MAX_WORDS]
+        words = _cut(_trim_number(kind, words))
         caps = sum(1 for w in words if w[:1].isupper())
         digit = float(any(c.isdigit() for c in text))
         cap = float(caps > 0)
