@@ -135,9 +135,12 @@ def build_app(engine: Engine, keeper: Keeper, watch: WatchStatus | None = None) 
                                      placeholder="Answers cite their sources as [n]: click one to see "
                                                  "the exact sentence.")
                 with gr.Row(equal_height=False):
+                    # enabled once the page has its conversation (ui_conversations.wire): a question
+                    # sent before that would be wiped from view by the restored one
                     question = gr.Textbox(placeholder="Ask about the documents…", show_label=False,
                                           scale=8, min_width=220, autofocus=True, elem_id="rag-question",
-                                          max_length=settings.max_question_chars, submit_btn="Ask")
+                                          max_length=settings.max_question_chars, submit_btn="Ask",
+                                          interactive=False)
                     clear_btn = gr.Button("Clear", size="sm", scale=0, min_width=70, elem_id="rag-clear")
                 feedback = ui_conversations.feedback_box()
             with gr.Column(scale=2, min_width=300):

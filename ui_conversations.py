@@ -184,7 +184,10 @@ def wire(demo: gr.Blocks, keeper: Keeper, live: LiveTurns, *, chatbot, sources, 
 
     quiet = dict(api_visibility="private", queue=False, show_progress="hidden")
     demo.load(None, None, None, js=CLOSE_ON_PHONES)
-    demo.load(restore, [current], shown, **quiet)
+    # the question box opens once the page shows its conversation: a question sent before the
+    # restored conversation arrived would vanish from the page under it (on a slow server)
+    demo.load(restore, [current], shown, **quiet).then(lambda: gr.update(interactive=True), None, question,
+                                                       **quiet)
     convs.input(opened, [convs], shown, **quiet)
     ticker.tick(tick, [session], [chatbot, sources, session, ticker], **quiet)
     new.click(fresh, None, shown, **quiet)

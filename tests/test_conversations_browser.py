@@ -61,7 +61,7 @@ def test_conversation_survives_reload_reopens_exports_and_feedback_becomes_a_bat
         _shot(page, "1-asked")
 
         page.reload()
-        page.wait_for_selector("#rag-question textarea")
+        page.wait_for_selector("#rag-question textarea:not([disabled])")
         _wait_chat(page, [SEED_QUESTION])
         assert page.locator(BOT).last.inner_text() == first_answer
         assert "10 billion euros" in page.locator("#rag-sources-box mark").first.inner_text()
@@ -99,7 +99,7 @@ def test_conversation_survives_reload_reopens_exports_and_feedback_becomes_a_bat
         _shot(page, "5-correction-sent")
 
         page.reload()  # the thumbs down is shown again with the conversation
-        page.wait_for_selector("#rag-question textarea")
+        page.wait_for_selector("#rag-question textarea:not([disabled])")
         _wait_chat(page, [SEED_QUESTION])
         expect(page.locator('#rag-chat button[aria-label="Disliked"]')).to_have_count(1, timeout=UI_SECONDS * 1000)
         expect(page.locator('#rag-chat button[aria-label="Liked"]')).to_have_count(0)
@@ -153,7 +153,7 @@ def test_a_page_reloaded_mid_answer_gets_the_whole_answer(app_url, browser):  # 
         in_progress = page.locator(BOT).last.inner_text()
         assert "Searching the documents" in in_progress or "▍" in in_progress, in_progress  # not answered yet
         page.reload()  # mid-answer: the question was stored when it was asked
-        page.wait_for_selector("#rag-question textarea")
+        page.wait_for_selector("#rag-question textarea:not([disabled])")
         _wait_chat(page, [SEED_QUESTION])
         page.wait_for_function(  # the server finished it; the reloaded page shows its progress, then all of it
             """() => { const b = [...document.querySelectorAll('#rag-chat [data-testid="bot"]')].pop();
@@ -164,7 +164,7 @@ def test_a_page_reloaded_mid_answer_gets_the_whole_answer(app_url, browser):  # 
                                                                             timeout=UI_SECONDS * 1000)
         _shot(page, "5c-reloaded-mid-answer")
         page.reload()  # and it is stored whole
-        page.wait_for_selector("#rag-question textarea")
+        page.wait_for_selector("#rag-question textarea:not([disabled])")
         _wait_chat(page, [SEED_QUESTION])
         page.wait_for_function("""(text) => [...document.querySelectorAll('#rag-chat [data-testid="bot"]')]
                                   .pop()?.innerText === text""", arg=answer, timeout=UI_SECONDS * 1000)
@@ -198,7 +198,7 @@ def _login(page, url, user, password):
     page.locator("input[data-testid=textbox]").fill(user)
     page.locator("input[type=password]").fill(password)
     page.get_by_role("button", name="Login").click()
-    page.wait_for_selector("#rag-question textarea", timeout=60_000)
+    page.wait_for_selector("#rag-question textarea:not([disabled])", timeout=60_000)
 
 
 def test_each_user_sees_only_their_own_conversations(two_user_app, browser, chromium):  # noqa: F811
@@ -210,7 +210,7 @@ def test_each_user_sees_only_their_own_conversations(two_user_app, browser, chro
         page.wait_for_function("() => document.querySelectorAll('#rag-conversations label').length === 1")
         ann_id = page.locator("#rag-conversations input").first.get_attribute("value")
         page.reload()
-        page.wait_for_selector("#rag-question textarea")
+        page.wait_for_selector("#rag-question textarea:not([disabled])")
         _wait_chat(page, [SEED_QUESTION])
         # bob logs in on the same browser: the page still holds ann's conversation id, and
         # opening it by that id gives bob an empty chat, not ann's conversation

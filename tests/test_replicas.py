@@ -74,7 +74,7 @@ def test_an_upload_through_one_replica_is_answered_by_the_other(two_apps, tmp_pa
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(url_a)
-        page.wait_for_selector("#rag-question textarea", timeout=60_000)
+        page.wait_for_selector("#rag-question textarea:not([disabled])", timeout=60_000)
         page.click("#rag-docs button, #rag-docs .label-wrap")  # open the Documents panel
         page.set_input_files("#rag-upload input[type=file]", [str(doc)])
         page.locator("#rag-upload-msg").get_by_text("Added").wait_for(timeout=120_000)

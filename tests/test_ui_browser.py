@@ -66,7 +66,8 @@ def _open(browser, url, width=1280, height=800):
     context = new_context(browser, width, height)
     page = context.new_page()
     page.goto(url)
-    page.wait_for_selector("#rag-question textarea", timeout=60_000)
+    # the box opens once the page has restored its conversation (it starts disabled)
+    page.wait_for_selector("#rag-question textarea:not([disabled])", timeout=60_000)
     return context, page
 
 
