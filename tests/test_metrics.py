@@ -56,3 +56,10 @@ def test_percentile_and_mean():
     assert metrics.percentile([4, 1, 3, 2], 50) == 2.5
     assert metrics.percentile(list(range(1, 101)), 95) == pytest.approx(95.05)
     assert metrics.mean([]) is None and metrics.mean([1, 2]) == 1.5
+
+
+def test_the_answers_own_cut_mark_does_not_hide_a_word():
+    from rag.evaluate.metrics import answer_match
+
+    assert answer_match("x [1]. …Muslim state that reached the Arabian… [1].", ["Muslim"]) == 1.0
+    assert answer_match("x [1]. …Muslim state that reached the Arabian… [1].", ["Arabian"]) == 1.0

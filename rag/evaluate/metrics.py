@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _MARKER = re.compile(r"\[\s*\d+\s*\]")
-_PUNCT = set(string.punctuation)
+_PUNCT = set(string.punctuation) | {"…"}  # and the answer's own cut mark (rag.answer.budget)
 
 
 def normalize(text: str) -> str:
