@@ -51,6 +51,18 @@ def test_a_long_sentence_is_cut_around_the_short_answer():
     assert budget.ELLIPSIS in text and cit.parse_markers(text, 2) == [2]
 
 
+def test_a_cut_answer_is_cut_to_the_cut_length_and_a_whole_sentence_keeps_the_cap():
+    words = [f"w{i}" for i in range(60)]
+    words[40:43] = ["ten", "billion", "euros"]
+    cut = budget.compose("ten billion euros", 2, [(2, " ".join(words) + ".")])
+    assert budget.count(cut) == budget.CUT_WORDS and "ten billion euros" in cut.split("[2]", 1)[1]
+    assert budget.count(budget.compose("ten billion euros", 2, [(2, " ".join(words) + ".")],
+                                       cut_words=20)) == 20
+    whole = " ".join(words[:27]) + " ten billion euros."  # lead 3 + "." and 30 words + "." = 35
+    text = budget.compose("ten billion euros", 2, [(2, whole)])
+    assert budget.ELLIPSIS not in text and budget.count(text) == 35 > budget.CUT_WORDS
+
+
 WORD = st.text(alphabet=st.sampled_from("abcdefgh0123456789.,;:!?'\"()[]-"), min_size=1, max_size=12)
 SENTENCE = st.lists(WORD, min_size=1, max_size=70).map(" ".join)
 
@@ -107,3 +119,28 @@ def test_a_long_run_cut_to_the_limit_does_not_end_on_a_possessive_or_a_joining_w
         assert len(words) <= short_answer.MAX_WORDS
         assert not words[-1].endswith("'s") and not short_answer._edge(words[-1]), words
 
+
+
+@pytest.mark.parametrize("question,short,fits", [
+    ("How many teams were there?", "two teams", True),
+    ("How many teams were there?", "the LA Galaxy", False),
+    ("When was it completed?", "June 1979", True),
+    ("When was it completed?", "149 Columbus Avenue", False),
+    ("Who originally hosted the show?", "August 1999", False),
+    ("Who originally hosted the show?", "Regis Philbin", True),
+    ("Who won in 1990?", "the 49ers", True),
+    ("What did the court rule?", "1923", True),  # no kind this module can check
+])
+def test_the_model_short_answer_must_be_of_the_asked_kind(question, short, fits):
+    assert short_answer.fits_type(short, question) is fits
+
+
+def test_a_short_answer_does_not_end_inside_an_editorial_bracket():
+    assert short_answer.balanced("took place during the Roman Empire[citation needed") == \
+        "took place during the Roman Empire"
+    assert short_answer.balanced("the Roman Empire (27 BC") == "the Roman Empire"
+
+
+def test_the_asked_kind_is_read_from_the_start_of_the_question():
+    assert short_answer.fits_type("Resign", "What advice did Thoreau give the collector when unable to act?")
+    assert not short_answer.fits_type("Resign", "In which year did Thoreau resign?")

@@ -5,6 +5,9 @@ that the answer, counted the way ``rag eval`` counts it (markers removed, whites
 never exceeds ``max_words``: later sentences are left out when they don't fit, and a first
 sentence too long for what's left is cut to a window of its words around the short answer
 (marked with "…", so the reader sees the cut; the citation still shows the whole sentence).
+A cut answer is cut to ``cut_words`` (28), not to the cap: a sentence that has to be cut is
+cut to the words around the answer, and the cap is for whole sentences, which are kept
+whole up to it. (Cutting to the cap made half of all SQuAD answers exactly 35 words long.)
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from . import citations as cit
 
 MAX_WORDS = 35
 """Words an answer may have (the short answer, its evidence, the markers' full stops)."""
+CUT_WORDS = 28
+"""Words an answer has when its first sentence had to be cut."""
 ELLIPSIS = "…"
 
 
@@ -61,26 +66,30 @@ def leads(short: str | None, sentence: str) -> bool:
 
 
 def compose(short: str | None, holder: int, sentences: Sequence[tuple[int, str]],
-            max_words: int = MAX_WORDS, extend_words: int | None = None) -> str:
+            max_words: int = MAX_WORDS, extend_words: int | None = None, cut_words: int | None = None) -> str:
     """The answer text: the short answer (cited to passage ``holder``) when it is shorter than
     its sentence, then ``sentences`` ((passage number, text), best first) while they fit.
     ``extend_words``: a further sentence is added only if the answer stays within it
-    (default ``max_words``)."""
+    (default ``max_words``). ``cut_words``: the length of an answer whose first sentence
+    does not fit whole (default :data:`CUT_WORDS`, never above ``max_words``)."""
     if not sentences:
         return cited(short, holder) if short else ""
     extend_words = max_words if extend_words is None else min(extend_words, max_words)
+    cut_words = min(CUT_WORDS if cut_words is None else cut_words, max_words)
     parts = [cited(short, holder)] if leads(short, sentences[0][1]) else []
     used = sum(count(p) for p in parts)
     n, first = sentences[0]
-    keep = max_words - used - 1  # the marker's full stop counts as a word
-    while True:
-        text = cited(window(first, keep, short), n)
-        if used + count(text) <= max_words or keep <= 1:
-            break
-        keep -= 1
+    text = cited(first, n)
+    if used + count(text) > max_words:  # cut: to cut_words, around the short answer
+        keep = max(cut_words, used + 2) - used - 1  # the marker's full stop counts as a word
+        while True:
+            text = cited(window(first, keep, short), n)
+            if used + count(text) <= max_words or keep <= 1:
+                break
+            keep -= 1
     if used + count(text) > max_words:  # not even one word of evidence fits beside the lead
         parts, used = [], 0
-        text = cited(window(first, max_words - 1, short), n)
+        text = cited(window(first, cut_words - 1, short), n)
     parts.append(text)
     used += count(text)
     for m, s in sentences[1:]:

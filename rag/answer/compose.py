@@ -41,7 +41,8 @@ def verified_short(short: str, query: str, passages: Sequence[Passage]) -> str:
     provided what it drops is the restatement (the question's words, or words such as "the"),
     and without the question's words it ends with."""
     def ok(text: str) -> bool:
-        return verified_in(text, passages) is not None and short_answer.useful(text, query)
+        return verified_in(text, passages) is not None and short_answer.useful(text, query) \
+            and short_answer.fits_type(text, query)
 
     if not short or ok(short):
         return short
@@ -104,12 +105,12 @@ def compose_completion(ans: Answer, query: str, raw: str, passages: Sequence[Pas
             break
     held = next(((m, s) for m, s in chosen if short and cit.contains_answer(s.text, short)), None)
     if held is not None:  # the model's verified answer, as the passage writes it
-        holder, short = held[0], short_answer.copied(short, held[1].text) or short
+        holder, short = held[0], short_answer.balanced(short_answer.copied(short, held[1].text) or short)
     else:
         holder, short = n, short_answer.extract(query, span.text) or ""
     ans.short_answer = short or None
     ans.text = budget.compose(short, holder, [(m, s.text) for m, s in chosen], options.max_words,
-                              options.budget_words)
+                              options.budget_words, options.cut_words)
     cites = {}
     for m, s in chosen:
         if f"[{m}]" in ans.text:
@@ -141,7 +142,7 @@ def compose_chat(ans: Answer, query: str, raw: str, passages: Sequence[Passage],
         if budget.count(" ".join(kept + [cited])) > options.max_words:  # the 35-word budget
             if kept:
                 break
-            cited, ok = budget.cited(budget.window(body, options.max_words - 1), ok[0]), ok[:1]
+            cited, ok = budget.cited(budget.window(body, options.cut_words - 1), ok[0]), ok[:1]
         kept.append(cited)
         if ans.short_answer is None:  # the model's lead, when it is a span of its passage
             span = short_answer.copied(body.rstrip(".!? "), texts[ok[0] - 1])

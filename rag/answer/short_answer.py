@@ -30,6 +30,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9$€£%][\w$€£%'’.,-]*[\w%$€£]|[A-Za-z0-
 _BREAK = frozenset(",;:()\"“”–—")
 _JOIN = frozenset("but which who that while whereas because although when where".split())
 """Words a span breaks at ("and"/"or" join lists, which answers often are: "energy and water")."""
+_MONTHS = frozenset("january february march april may june july august september october "
+                    "november december".split())
 _EDGE = frozenset("a an the of in on at to for by from with as is was are were be been its his her "
                   "their this these those it he she they also and or than that".split())
 _WHO = re.compile(r"^\s*(who|whom|whose)\b|\bwhat (person|man|woman|group|company|team)\b", re.I)
@@ -175,13 +177,13 @@ def extract(query: str, sentence: str) -> str | None:
     if not cands:
         return None
     best = max(cands, key=lambda c: span_score(c[1]))[0]
-    span = _balanced((copied(" ".join(best), sentence) or " ".join(best)).strip(" .,;:"))
+    span = balanced((copied(" ".join(best), sentence) or " ".join(best)).strip(" .,;:"))
     return span if span and len(span.split()) <= MAX_WORDS else None
 
 
-def _balanced(span: str) -> str:
+def balanced(span: str) -> str:
     """``span`` without a bracket or quote it opens and doesn't close (or the reverse)."""
-    for a, b in ("()", "“”"):
+    for a, b in ("()", "[]", "“”"):
         if span.count(a) != span.count(b):
             cut = span.rfind(a) if span.count(a) > span.count(b) else span.find(b)
             span = (span[:cut] if span.count(a) > span.count(b) else span[cut + 1:]).strip(" .,;:")
@@ -196,10 +198,29 @@ def useful(model_short: str, query: str) -> bool:
     return bool(words - set(cit.content_words(query)))
 
 
+HEAD_WORDS = 6
+"""Words at the start of a question where its asked kind is read (:func:`fits_type`)."""
+
+
+def fits_type(model_short: str, query: str) -> bool:
+    """Is the model's short answer of the kind the question asks for? A number for "how many",
+    a date for "when" (:mod:`rag.answer.answer_type`), and for "who" something besides
+    numbers ("August 1999" is no answer to "Who hosted ...?"). The kind is read from the
+    question's first words: "when" later on starts a clause ("What did he advise when unable
+    to ...?")."""
+    kind = answer_type.expected(" ".join(query.split()[:HEAD_WORDS]))
+    if kind is not None:
+        return answer_type.can_hold(kind, model_short)
+    if _WHO.search(query):
+        return not answer_type.can_hold(answer_type.DATE, model_short) and \
+            any(re.search("[a-z]", w) and w not in _MONTHS for w in cit.words(model_short) if not _edge(w))
+    return True
+
+
 def choose(query: str, sentence: str, model_short: str = "") -> str | None:
     """The model's verified short answer when ``sentence`` holds it, else :func:`extract`."""
     if model_short and len(model_short.split()) <= MAX_WORDS and useful(model_short, query) \
-            and cit.contains_answer(sentence, model_short):
+            and fits_type(model_short, query) and cit.contains_answer(sentence, model_short):
         return copied(model_short, sentence) or model_short
     return extract(query, sentence)
 
