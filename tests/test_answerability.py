@@ -77,6 +77,30 @@ def test_a_comparative_and_its_superlative_are_one_side():
     assert feats("Which areas were least vulnerable?", "The most isolated areas suffered most.")["opposite"] == 1
 
 
+def test_a_quantity_and_a_status_turned_around_are_opposites():
+    most = "Most ministers are drawn from amongst the elected members."
+    assert feats("Very few ministers are drawn from amongst whom?", most)["opposite"] == 1
+    assert feats("Most ministers are drawn from amongst whom?", most)["opposite"] == 0
+    mandatory = "Mandatory committees are set down under the standing orders."
+    assert feats("Optional committees are set down under what?", mandatory)["opposite"] == 1
+
+
+def test_a_negating_prefix_is_an_opposite():
+    text = "Reserved matters are subjects outside the competence of the Parliament."
+    assert feats("Unreserved matters are subjects outside what?", text)["prefix_opposite"] == 1
+    assert feats("Reserved matters are subjects outside what?", text)["prefix_opposite"] == 0
+    assert feats("What is outside the competence?", "Unreserved matters are not.")["prefix_opposite"] == 0
+
+
+def test_a_name_whose_words_were_swapped_is_a_missing_phrase():
+    text = "Oxygen was first liquefied by German engineer Carl von Linde and British engineer William Hampson."
+    assert feats("What did Carl von Linde and William Hampson liquefy?", text)["name_phrases_missing"] == 0
+    assert feats("What did Carl von Hampson and William Linde liquefy?", text)["name_phrases_missing"] == 2
+    west = "North of Greater Los Angeles are the Santa Barbara and Bakersfield areas."
+    assert feats("What areas are north of Greater Santa Barbara?", west)["name_phrases_missing"] == 1
+    assert feats("What areas lie north of Greater London?", west)["name_phrases_missing"] == 0  # a plain missing name
+
+
 def test_a_paraphrase_passes_and_a_swapped_name_does_not():
     text = "Iran and Iraq share trade worth 10 billion euros a year, the two neighboring countries said."
     e = WordEmbedder()

@@ -44,7 +44,15 @@ OPPOSITES = [("born", "die"), ("born", "death"), ("before", "after"), ("first", 
              ("open", "close"), ("ancient", "modern"), ("old", "new"), ("rise", "fall"),
              ("gain", "loss"), ("allow", "ban"), ("support", "oppos"), ("public", "privat"),
              ("male", "femal"), ("best", "worst"), ("success", "fail"), ("enter", "leav"),
-             ("upper", "lower"), ("inner", "outer"), ("min", "max")]
+             ("upper", "lower"), ("inner", "outer"), ("min", "max"), ("few", ("most", "mani")),
+             ("minor", "main"), ("option", ("mandatori", "compulsori", "requir")),
+             ("reject", ("enact", "adopt", "approv", "accept")), ("includ", "exclud"),
+             ("insid", "outsid"), ("abov", "below"), ("urban", "rural"), ("victori", "defeat"),
+             ("birth", "death"), ("past", "futur"), ("posit", "negat"), ("same", "differ"),
+             ("domest", "foreign"), ("hot", "cold"), ("wet", "dri")]
+PREFIX_NEGATIONS = ("un", "non")
+"""A question word that is a sentence word with one of these in front ("Unreserved matters"
+against "Reserved matters") asks the opposite of what the sentence says."""
 NAME_PREFIX = 4
 """Shortest name stem that also counts when it starts a longer word of the passage."""
 AUXILIARY = frozenset({"do"})
@@ -53,7 +61,9 @@ _CAPITAL = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-zA-Z]+")
 NAMES = ("dense_top", "fused_top", "evidence", "sent_cos", "cover_sent", "cover_window",
          "cover_passage", "miss_window", "miss_soft", "soft_cover", "worst_word", "rare_missing",
          "names_missing", "numbers_missing", "type_asked", "type_sentence", "type_window",
-         "negation_q", "negation_missing", "opposite", "pairs_sentence", "q_words", "margin")
+         "negation_q", "negation_missing", "opposite", "pairs_sentence", "q_words", "margin",
+         "prefix_opposite", "name_phrases_missing")
+_NAME_PHRASE = re.compile(r"(?<![.?!] )(?<!^)\b[A-Z][\w'-]*(?:\s+(?:(?:von|van|de|of|the|la|le|du|der)\s+)?[A-Z][\w'-]*)+")
 
 
 def _stems(text: str) -> set[str]:
@@ -76,6 +86,32 @@ def _opposite(q: set[str], window: set[str]) -> float:
             if has(q, x) and not has(window, x) and has(window, y):
                 return 1.0
     return 0.0
+
+
+def _prefix_opposite(q: set[str], window: set[str]) -> float:
+    """1 when a question word is a window word with a negating prefix, or the reverse, and the
+    window lacks the question's own word."""
+    for w in q - window:
+        for pre in PREFIX_NEGATIONS:
+            if w.startswith(pre) and len(w) - len(pre) >= 4 and w[len(pre):] in window:
+                return 1.0
+            if pre + w in window:
+                return 1.0
+    return 0.0
+
+
+def _name_phrases_missing(query: str, passage_text: str) -> float:
+    """Multi-word names of the question ("Greater Santa Barbara", "Carl von Hampson") the passage
+    doesn't write as one phrase, though it has their words (all of a two-word name, all but one
+    of a longer one): the words were swapped. A name it lacks outright is ``names_missing``."""
+    flat = " ".join(cit.words(passage_text))
+    have = set(cit.words(passage_text))
+    missing = 0
+    for m in _NAME_PHRASE.finditer(query):
+        ws = cit.words(m.group(0))
+        if len(ws) >= 2 and " ".join(ws) not in flat and sum(w not in have for w in ws) <= (len(ws) > 2):
+            missing += 1
+    return float(missing)
 
 
 def _named(name: str, stems: set[str]) -> bool:
@@ -155,6 +191,8 @@ def features(query: str, passages: Sequence[Passage], ranked, embedder=None) -> 
     out["type_window"] = float(kind is not None and answer_type.can_hold(kind, window_text))
     out["negation_q"] = float(_negated(query))
     out["negation_missing"] = float(_negated(query) and not _negated(window_text))
+    out["prefix_opposite"] = _prefix_opposite(q, window)
+    out["name_phrases_missing"] = _name_phrases_missing(query, passage.chunk.title + " " + passage.chunk.text)
     out["opposite"] = _opposite(q, window)
     pairs = cit.word_pairs(query)
     out["pairs_sentence"] = len(pairs & cit.word_pairs(best.text)) / len(pairs) if pairs else 0.0
