@@ -144,3 +144,19 @@ def test_a_short_answer_does_not_end_inside_an_editorial_bracket():
 def test_the_asked_kind_is_read_from_the_start_of_the_question():
     assert short_answer.fits_type("Resign", "What advice did Thoreau give the collector when unable to act?")
     assert not short_answer.fits_type("Resign", "In which year did Thoreau resign?")
+
+
+def test_tidy_keeps_the_answer_without_what_leads_up_to_it():
+    koori = "The Aboriginal peoples of Victoria are collectively known as the Koori."
+    assert short_answer.tidy("collectively known as the Koori", "What are the Aboriginal peoples called?",
+                             koori) == "the Koori"
+    omeo = "The lowest temperature, -11.7 °C, was recorded at Omeo on 13 June 1965."
+    assert short_answer.tidy("Omeo on 13 June 1965", "When was the lowest temperature recorded?", omeo) == \
+        "13 June 1965"
+    assert short_answer.tidy("2008's", "Which year's crisis followed?", "After 2008's crisis, it grew.") == "2008"
+
+
+def test_tidy_leaves_a_name_the_question_itself_gives_and_a_short_span_alone():
+    text = "The river called the Vistula flows north."
+    assert short_answer.tidy("called the Vistula", "Which river is called the Vistula?", text) == "called the Vistula"
+    assert short_answer.tidy("in 1965", "When did it open?", "It opened in 1965.") == "in 1965"

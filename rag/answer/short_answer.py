@@ -24,6 +24,7 @@ from pathlib import Path
 from ..text import stop_words
 from . import answer_type
 from . import citations as cit
+from .span_text import balanced, copied  # noqa: F401  (re-exported)
 
 MAX_WORDS = 10
 _TOKEN = re.compile(r"[A-Za-z0-9$€£%][\w$€£%'’.,-]*[\w%$€£]|[A-Za-z0-9$€£%]|[,;:()\"“”–—]")
@@ -104,6 +105,8 @@ def _trim_number(kind: str | None, toks: list[str]) -> list[str]:
     a, b = next((c for c in clusters if any(ch.isdigit() for t in toks[c[0]:c[1]] for ch in t)), clusters[0])
     if b < len(toks) and toks[b][:1].isalpha() and not _edge(toks[b]):
         b += 1  # the unit: euros, people, km
+    if a > 0 and toks[a].lower() in _MONTHS and toks[a - 1].isdigit() and len(toks[a - 1]) <= 2:
+        a -= 1  # the day before its month: 13 June 1965
     return toks[a:b]
 
 
@@ -181,15 +184,25 @@ def extract(query: str, sentence: str) -> str | None:
     return span if span and len(span.split()) <= MAX_WORDS else None
 
 
-def balanced(span: str) -> str:
-    """``span`` without a bracket or quote it opens and doesn't close (or the reverse)."""
-    for a, b in ("()", "[]", "“”"):
-        if span.count(a) != span.count(b):
-            cut = span.rfind(a) if span.count(a) > span.count(b) else span.find(b)
-            span = (span[:cut] if span.count(a) > span.count(b) else span[cut + 1:]).strip(" .,;:")
-    if span.count('"') % 2:
-        span = span.replace('"', "").strip(" .,;:")
-    return span
+_NAMING = re.compile(r"^(?:.*?\b)?(?:known as|called|named|nicknamed|referred to as|termed)\s+(?=\S)", re.I)
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s$")
+
+
+def tidy(span: str, query: str, sentence: str) -> str:
+    """The answer in ``span`` without what only leads up to it: the words before "known as" /
+    "called" ("collectively known as the Koori" -> "the Koori"), the words around a number or
+    date a how-many/when question asks for ("Omeo on 13 June 1965" -> "13 June 1965"), a
+    possessive ending ("2008's") and a bracket it doesn't close; as ``sentence`` writes it."""
+    text = balanced(span)
+    named = _NAMING.sub("", text)
+    if named != text and cit.content_words(named) and not set(cit.content_words(named)) <= set(cit.content_words(query)):
+        text = named
+    kind = answer_type.expected(" ".join(query.split()[:HEAD_WORDS]))
+    toks = text.split()
+    if kind is not None and len(toks) > 3:
+        text = " ".join(_trim_number(kind, toks))
+    text = _POSSESSIVE.sub("", text).strip(" .,;:")
+    return balanced(copied(text, sentence) or text) if text else span
 
 
 def useful(model_short: str, query: str) -> bool:
@@ -223,9 +236,3 @@ def choose(query: str, sentence: str, model_short: str = "") -> str | None:
             and fits_type(model_short, query) and cit.contains_answer(sentence, model_short):
         return copied(model_short, sentence) or model_short
     return extract(query, sentence)
-
-
-def copied(span: str, sentence: str) -> str | None:
-    """``span`` as the sentence writes it (case and punctuation of the passage), or None."""
-    m = re.search(r"\W+".join(re.escape(w) for w in re.findall(r"\w+", span)), sentence, re.I)
-    return m.group(0) if m else None
