@@ -160,3 +160,15 @@ def test_tidy_leaves_a_name_the_question_itself_gives_and_a_short_span_alone():
     text = "The river called the Vistula flows north."
     assert short_answer.tidy("called the Vistula", "Which river is called the Vistula?", text) == "called the Vistula"
     assert short_answer.tidy("in 1965", "When did it open?", "It opened in 1965.") == "in 1965"
+
+
+def test_a_span_does_not_split_a_name_at_a_question_word():
+    text = "But the United States seeks to achieve its interests only."
+    assert short_answer.extract("Which of the region's states seeks its interests only?", text) == "United States"
+
+
+def test_a_which_head_of_state_question_asks_for_a_name():
+    text = ("This came during a joint press conference held today with his Iraqi counterpart, "
+            "Abdul Latif Jamil Rashid, who is on a one-day visit to Tehran.")
+    assert short_answer.extract("Which head of state from Baghdad was the guest in Tehran?", text) == \
+        "Abdul Latif Jamil Rashid"

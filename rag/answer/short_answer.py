@@ -24,7 +24,7 @@ from pathlib import Path
 from ..text import stop_words
 from . import answer_type
 from . import citations as cit
-from .span_text import balanced, copied  # noqa: F401  (re-exported)
+from .span_text import balanced, copied, whole_name  # noqa: F401  (re-exported)
 
 MAX_WORDS = 10
 _TOKEN = re.compile(r"[A-Za-z0-9$€£%][\w$€£%'’.,-]*[\w%$€£]|[A-Za-z0-9$€£%]|[,;:()\"“”–—]")
@@ -35,7 +35,8 @@ _MONTHS = frozenset("january february march april may june july august september
                     "november december".split())
 _EDGE = frozenset("a an the of in on at to for by from with as is was are were be been its his her "
                   "their this these those it he she they also and or than that".split())
-_WHO = re.compile(r"^\s*(who|whom|whose)\b|\bwhat (person|man|woman|group|company|team)\b", re.I)
+_WHO = re.compile(r"^\s*(who|whom|whose)\b|\b(what|which) (person|man|woman|group|company|team|president|"
+                  r"leader|head|king|queen|minister|author|writer|scientist|player|official|ruler)\b", re.I)
 _WHERE = re.compile(r"^\s*where\b|\bwhat (city|country|place|state|region|town)\b|\bin what\b", re.I)
 
 
@@ -138,6 +139,7 @@ def candidates(query: str, sentence: str) -> list[tuple[list[str], dict[str, flo
     wh = query.strip().lower().split()[0] if query.strip() else ""
     out = []
     for i, (a, b, dist) in enumerate(runs):
+        a, b = whole_name(toks, a, b)
         words = [t.group(0) for t in toks[a:b]]
         text = " ".join(words)
         if not cit.content_words(text) and not cit.numbers(text):
