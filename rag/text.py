@@ -50,7 +50,9 @@ def word_pairs(text: str) -> set[tuple[str, str]]:
 
 
 def numbers(text: str) -> set[str]:
-    return {w for w in words(text) if _NUMBER.match(w)}
+    """Number tokens of ``text``; a possessive one counts as its number ("2008's" as 2008)."""
+    return {w for w in (v[:-2] if v.endswith("'s") else v for v in words(text.replace("’", "'")))
+            if _NUMBER.match(w)}
 
 
 # ---------------------------------------------------------------------------- markers

@@ -68,6 +68,9 @@ def test_an_antonym_born_against_died():
     assert feats("When was Calvin born?", died)["opposite"] == 1
     assert feats("When did Calvin die?", died)["opposite"] == 0
     assert feats("When was Calvin born?", "Calvin was born in 1509. He died in 1564.")["opposite"] == 0
+    began = "The crisis began in October 1973. By the end of the embargo, prices had risen."
+    assert feats("When did the crisis begin?", began)["opposite"] == 0  # began is begin
+    assert feats("When did the crisis begin?", "By the end of 1974 the crisis was over.")["opposite"] == 1
 
 
 def test_a_comparative_and_its_superlative_are_one_side():

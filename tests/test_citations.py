@@ -45,6 +45,12 @@ def test_support_check_words_and_numbers():
     assert cit.support("Raisi praised football", PASSAGE) < cit.SUPPORT_THRESHOLD
 
 
+def test_a_possessive_number_supports_the_number():
+    fay = "Jacksonville also suffered damage from 2008's Tropical Storm Fay."
+    assert cit.numbers(fay) == {"2008"} and cit.numbers("the 1990’s boom") == {"1990"}
+    assert cit.valid_citations("2008 [1].", [fay]) and not cit.valid_citations("2009 [1].", [fay])
+
+
 def test_valid_citations():
     texts = [PASSAGE, "The Denver Broncos won Super Bowl 50."]
     assert cit.valid_citations("The Broncos won Super Bowl 50 [2].", texts)

@@ -37,7 +37,7 @@ NEGATION = frozenset("not never no none nor neither without cannot n't".split())
 OPPOSITES = [("born", "die"), ("born", "death"), ("before", "after"), ("first", "last"),
              ("higher", "lower"), (("more", "most"), ("less", "least", "fewer", "fewest")), ("largest", "smallest"),
              ("increas", "decreas"), ("earliest", "latest"), ("maximum", "minimum"),
-             ("begin", "end"), ("start", "end"), ("north", "south"), ("east", "west"),
+             (("begin", "began", "begun"), "end"), ("start", "end"), ("north", "south"), ("east", "west"),
              ("win", "lose"), ("won", "lost"), ("import", "export"), ("buy", "sell"),
              ("accept", "reject"), ("earli", "later"), ("major", "minor"), ("high", "low"),
              ("larg", "small"), ("long", "short"), ("rich", "poor"), ("strong", "weak"),
