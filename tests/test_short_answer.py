@@ -170,5 +170,6 @@ def test_a_span_does_not_split_a_name_at_a_question_word():
 def test_a_which_head_of_state_question_asks_for_a_name():
     text = ("This came during a joint press conference held today with his Iraqi counterpart, "
             "Abdul Latif Jamil Rashid, who is on a one-day visit to Tehran.")
-    assert short_answer.extract("Which head of state from Baghdad was the guest in Tehran?", text) == \
-        "Abdul Latif Jamil Rashid"
+    typed = {" ".join(w): f["typed"] for w, f in
+             short_answer.candidates("Which head of state from Baghdad was the guest in Tehran?", text)}
+    assert typed["Abdul Latif Jamil Rashid"] == 1.0 and typed["one-day visit"] < 0
