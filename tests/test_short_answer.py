@@ -173,3 +173,14 @@ def test_a_which_head_of_state_question_asks_for_a_name():
     typed = {" ".join(w): f["typed"] for w, f in
              short_answer.candidates("Which head of state from Baghdad was the guest in Tehran?", text)}
     assert typed["Abdul Latif Jamil Rashid"] == 1.0 and typed["one-day visit"] < 0
+
+
+def test_a_share_answers_a_percentage_question_with_its_sign():
+    text = "Some 61.1% of Victorians, or 168,637 people, described themselves as Christian."
+    assert short_answer.extract("What percentage of Victorians are Christian?", text).endswith("61.1%")
+
+
+def test_a_range_is_one_answer():
+    text = "New areas take five to ten years to reach significant production."
+    assert short_answer.extract("How long does it take for new areas to reach production?", text) == \
+        "five to ten years"

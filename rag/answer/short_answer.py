@@ -31,6 +31,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9$€£%][\w$€£%'’.,-]*[\w%$€£]|[A-Za-z0-
 _BREAK = frozenset(",;:()\"“”–—")
 _JOIN = frozenset("but which who that while whereas because although when where".split())
 """Words a span breaks at ("and"/"or" join lists, which answers often are: "energy and water")."""
+_RANGE = frozenset(("to", "and", "or", "-", "–"))
 _MONTHS = frozenset("january february march april may june july august september october "
                     "november december".split())
 _EDGE = frozenset("a an the of in on at to for by from with as is was are were be been its his her "
@@ -76,7 +77,12 @@ def _runs(sentence: str, query: str) -> list[tuple[int, int, float]]:
     return runs
 
 
+_PERCENT_Q = re.compile(r"\bpercent(age)?\b|\bproportion\b", re.I)
+
+
 def _typed(kind: str | None, query: str, text: str) -> float:
+    if kind == answer_type.NUMBER and _PERCENT_Q.search(query) and answer_type.can_hold(kind, text):
+        return 2.0 if "%" in text or "percent" in text.lower() else 0.0  # a count is no share
     if kind in (answer_type.NUMBER, answer_type.DATE):
         return 2.0 if answer_type.can_hold(kind, text) else -1.0
     if _WHO.search(query) or _WHERE.search(query):
@@ -103,6 +109,10 @@ def _trim_number(kind: str | None, toks: list[str]) -> list[str]:
             i += 1
     if not clusters:
         return toks
+    for k in range(len(clusters) - 1, 0, -1):  # a range is one answer: "five to ten years", "1979 and 1984"
+        (a0, b0), (a1, b1) = clusters[k - 1], clusters[k]
+        if a1 == b0 + 1 and toks[b0].lower() in _RANGE:
+            clusters[k - 1:k + 1] = [(a0, b1)]
     a, b = next((c for c in clusters if any(ch.isdigit() for t in toks[c[0]:c[1]] for ch in t)), clusters[0])
     if b < len(toks) and toks[b][:1].isalpha() and not _edge(toks[b]):
         b += 1  # the unit: euros, people, km

@@ -19,8 +19,9 @@ def balanced(span: str) -> str:
 
 
 def copied(span: str, sentence: str) -> str | None:
-    """``span`` as the sentence writes it (case and punctuation of the passage), or None."""
-    m = re.search(r"\W+".join(re.escape(w) for w in re.findall(r"\w+", span)), sentence, re.I)
+    """``span`` as the sentence writes it (case and punctuation of the passage, a currency sign
+    before it and a % after it), or None."""
+    m = re.search(r"[$€£]?" + r"\W+".join(re.escape(w) for w in re.findall(r"\w+", span)) + r"%?", sentence, re.I)
     return m.group(0) if m else None
 
 
