@@ -88,6 +88,24 @@ def test_a_quantity_and_a_status_turned_around_are_opposites():
     assert feats("Optional committees are set down under what?", mandatory)["opposite"] == 1
 
 
+def test_a_number_the_evidence_window_lacks_though_the_passage_has_it():
+    text = ("Scheele found the gas in 1771 and Priestley in 1774. It was a lively time. Other work "
+            "followed. The name oxygen was coined in 1777 by Antoine Lavoisier.")
+    f = feats("Who coined the name oxygen in 1774?", text)
+    assert f["numbers_missing"] == 0 and f["numbers_missing_window"] == 1
+    assert feats("Who coined the name oxygen in 1777?", text)["numbers_missing_window"] == 0
+    twice = "This building was vacated twice to allow for the meeting of the Assembly."
+    assert feats("Which building was vacated three times for the Assembly?", twice)["numbers_missing_window"] == 1
+    assert feats("Which building was vacated two times for the Assembly?", twice)["numbers_missing_window"] == 0
+
+
+def test_an_ordinal_swapped_for_another():
+    text = "Seats are allocated by the number of votes received in the second vote using the d'Hondt method."
+    assert feats("The first vote uses what method?", text)["ordinal_swap"] == 1
+    assert feats("The second vote uses what method?", text)["ordinal_swap"] == 0
+    assert feats("What method is used?", text)["ordinal_swap"] == 0
+
+
 def test_a_negating_prefix_is_an_opposite():
     text = "Reserved matters are subjects outside the competence of the Parliament."
     assert feats("Unreserved matters are subjects outside what?", text)["prefix_opposite"] == 1

@@ -62,7 +62,10 @@ NAMES = ("dense_top", "fused_top", "evidence", "sent_cos", "cover_sent", "cover_
          "cover_passage", "miss_window", "miss_soft", "soft_cover", "worst_word", "rare_missing",
          "names_missing", "numbers_missing", "type_asked", "type_sentence", "type_window",
          "negation_q", "negation_missing", "opposite", "pairs_sentence", "q_words", "margin",
-         "prefix_opposite", "name_phrases_missing")
+         "prefix_opposite", "name_phrases_missing", "numbers_missing_window", "ordinal_swap")
+NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())} | {"once": "1", "twice": "2", "thrice": "3"}
+ORDINALS = frozenset("first second third fourth fifth sixth seventh eighth ninth tenth last".split())
 _NAME_PHRASE = re.compile(r"(?<![.?!] )(?<!^)\b[A-Z][\w'-]*(?:\s+(?:(?:von|van|de|of|the|la|le|du|der)\s+)?[A-Z][\w'-]*)+")
 
 
@@ -86,6 +89,11 @@ def _opposite(q: set[str], window: set[str]) -> float:
             if has(q, x) and not has(window, x) and has(window, y):
                 return 1.0
     return 0.0
+
+
+def _counts(text: str) -> set[str]:
+    """The numbers of ``text``, number words as digits ("three times", "twice": 3, 2)."""
+    return cit.numbers(text) | {NUMBER_WORDS[w] for w in cit.words(text) if w in NUMBER_WORDS}
 
 
 def _prefix_opposite(q: set[str], window: set[str]) -> float:
@@ -185,6 +193,9 @@ def features(query: str, passages: Sequence[Passage], ranked, embedder=None) -> 
     names = {cit.content_words(m)[0] for m in _CAPITAL.findall(query) if cit.content_words(m)}
     out["names_missing"] = float(sum(not _named(n, whole) for n in names))
     out["numbers_missing"] = float(len(cit.numbers(query) - cit.numbers(passage.chunk.title + " " + passage.chunk.text)))
+    out["numbers_missing_window"] = float(len(_counts(query) - _counts(window_text)))
+    q_ord, w_ord = ORDINALS & set(cit.words(query)), ORDINALS & set(cit.words(window_text))
+    out["ordinal_swap"] = float(bool(q_ord - w_ord) and bool(w_ord - q_ord))
     kind = answer_type.expected(query)
     out["type_asked"] = float(kind is not None)
     out["type_sentence"] = float(kind is not None and answer_type.can_hold(kind, best.text))
