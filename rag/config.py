@@ -125,7 +125,7 @@ class Settings:
     behind 0.43 is scripts/refusal_sweep.py (answerable refused 0.007 at 0.42, 0.060 at 0.50)."""
     refusal_dense_weight: float = 0.5
     """Weight of the best dense cosine in the refusal evidence (the rest: word coverage)."""
-    answerability_threshold: float = 0.2681
+    answerability_threshold: float = 0.2686
     """P(answerable) (rag.answer.answerability) below which the answer is a refusal
     (RAG_ANSWERABILITY_THRESHOLD): scripts/train_answerability.py's choice on out-of-fold
     predictions for squad2-dev-half-a's *training* articles (5% of their answerable refused);

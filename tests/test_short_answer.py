@@ -184,3 +184,12 @@ def test_a_range_is_one_answer():
     text = "New areas take five to ten years to reach significant production."
     assert short_answer.extract("How long does it take for new areas to reach production?", text) == \
         "five to ten years"
+
+
+def test_a_day_of_the_week_is_a_date():
+    from rag.answer import answer_type
+
+    assert answer_type.expected("What day of the week did the leader speak?") == answer_type.DATE
+    assert answer_type.can_hold(answer_type.DATE, "On Saturday he spoke.")
+    text = "On Saturday, the Iranian president said during the press conference that trade grew."
+    assert short_answer.extract("What day of the week did the Iranian leader speak?", text) == "Saturday"

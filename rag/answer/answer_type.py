@@ -16,12 +16,14 @@ NUMBER, DATE = "number", "date"
 
 _NUMBER_Q = re.compile(r"\bhow (many|much|long|old|far|large|big|tall|high|often)\b"
                        r"|\bwhat (percentage|percent|number|amount)\b", re.I)
-_DATE_Q = re.compile(r"\b(when|what year|which year|what century|what date|what decade|what month)\b", re.I)
+_DATE_Q = re.compile(r"\b(when|what year|which year|what century|what date|what decade|what month|what day|which day)\b",
+                     re.I)
 _DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"\b(1\d{3}|20\d{2})s?\b")
 _TOKEN = re.compile(r"[A-Za-z0-9][\w'-]*")
 _MONTHS = frozenset("january february march april may june july august september october "
-                    "november december".split())
+                    "november december monday tuesday wednesday thursday friday saturday sunday".split())
+"""Month and weekday names: a sentence with one can hold a date."""
 _NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve twenty "
                           "thirty forty fifty hundred thousand million billion dozen half".split())
 
