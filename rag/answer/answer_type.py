@@ -21,7 +21,7 @@ _DATE_Q = re.compile(r"\b(when|what year|which year|what century|what date|what 
 _DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"\b(1\d{3}|20\d{2})s?\b")
 _TOKEN = re.compile(r"[A-Za-z0-9][\w'-]*")
-_MONTHS = frozenset("january february march april may june july august september october "
+CALENDAR = frozenset("january february march april may june july august september october "
                     "november december monday tuesday wednesday thursday friday saturday sunday".split())
 """Month and weekday names: a sentence with one can hold a date."""
 _NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve twenty "
@@ -42,5 +42,5 @@ def can_hold(kind: str | None, text: str) -> bool:
     if kind == NUMBER:
         return bool(_DIGIT.search(text)) or any(w.lower() in _NUMBER_WORDS for w in _TOKEN.findall(text))
     if kind == DATE:
-        return bool(_YEAR.search(text)) or any(w.lower() in _MONTHS for w in _TOKEN.findall(text))
+        return bool(_YEAR.search(text)) or any(w.lower() in CALENDAR for w in _TOKEN.findall(text))
     return False

@@ -32,10 +32,9 @@ _BREAK = frozenset(",;:()\"“”–—")
 _JOIN = frozenset("but which who that while whereas because although when where".split())
 """Words a span breaks at ("and"/"or" join lists, which answers often are: "energy and water")."""
 _RANGE = frozenset(("to", "and", "or", "-", "–"))
-_MONTHS = frozenset("january february march april may june july august september october "
-                    "november december".split())
-_EDGE = frozenset("a an the of in on at to for by from with as is was are were be been its his her "
-                  "their this these those it he she they also and or than that".split())
+_EDGE = frozenset("a an the of in on at to for by from with as is was are were be been its his her their this "
+                  "these those it he she they also and or than that some all most many several each every "
+                  "both such other another any".split())
 _WHO = re.compile(r"^\s*(who|whom|whose)\b|\b(what|which) (person|man|woman|group|company|team|president|"
                   r"leader|head|king|queen|minister|author|writer|scientist|player|official|ruler)\b", re.I)
 _WHERE = re.compile(r"^\s*where\b|\bwhat (city|country|place|state|region|town)\b|\bin what\b", re.I)
@@ -116,7 +115,7 @@ def _trim_number(kind: str | None, toks: list[str]) -> list[str]:
     a, b = next((c for c in clusters if any(ch.isdigit() for t in toks[c[0]:c[1]] for ch in t)), clusters[0])
     if b < len(toks) and toks[b][:1].isalpha() and not _edge(toks[b]):
         b += 1  # the unit: euros, people, km
-    if a > 0 and toks[a].lower() in _MONTHS and toks[a - 1].isdigit() and len(toks[a - 1]) <= 2:
+    if a > 0 and toks[a].lower() in answer_type.CALENDAR and toks[a - 1].isdigit() and len(toks[a - 1]) <= 2:
         a -= 1  # the day before its month: 13 June 1965
     return toks[a:b]
 
@@ -238,7 +237,7 @@ def fits_type(model_short: str, query: str) -> bool:
         return answer_type.can_hold(kind, model_short)
     if _WHO.search(query):
         return not answer_type.can_hold(answer_type.DATE, model_short) and \
-            any(re.search("[a-z]", w) and w not in _MONTHS for w in cit.words(model_short) if not _edge(w))
+            any(re.search("[a-z]", w) and w not in answer_type.CALENDAR for w in cit.words(model_short) if not _edge(w))
     return True
 
 
