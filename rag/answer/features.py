@@ -63,8 +63,8 @@ NAMES = ("dense_top", "fused_top", "evidence", "sent_cos", "cover_sent", "cover_
          "names_missing", "numbers_missing", "type_asked", "type_sentence", "type_window",
          "negation_q", "negation_missing", "opposite", "pairs_sentence", "q_words", "margin",
          "prefix_opposite", "name_phrases_missing", "numbers_missing_window", "ordinal_swap")
-NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve".split())} | {"once": "1", "twice": "2", "thrice": "3"}
+NUMBER_WORDS = {w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine ten eleven "
+                                                "twelve".split())} | {"once": "1", "twice": "2", "thrice": "3"}
 ORDINALS = frozenset("first second third fourth fifth sixth seventh eighth ninth tenth last".split())
 _NAME_PHRASE = re.compile(r"(?<![.?!] )(?<!^)\b[A-Z][\w'-]*(?:\s+(?:(?:von|van|de|of|the|la|le|du|der)\s+)?[A-Z][\w'-]*)+")
 
