@@ -111,18 +111,15 @@ class Settings:
     registered backend by name: openai, local (rag.llm.factory), fake (rag.testing)."""
     local_ctx: int = 2048
     local_threads: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
-    """llama.cpp threads (RAG_LOCAL_THREADS; the cores, at most 4). 60 SQuAD questions on 2 cores:
-    p50 937 ms with 2 threads, 1,101 ms with 1; its workers sleep, not spin (local_server.POLL)."""
+    """llama.cpp threads (RAG_LOCAL_THREADS; the cores, at most 4): on 2 cores p50 937 ms with 2
+    threads, 1,101 ms with 1."""
     local_slots: int = 1
     """Requests the embedded server decodes at once (RAG_LOCAL_SLOTS). With two, 5 of 100 SQuAD
-    answers changed between a serial and a 2-worker run (a batch-mate changes the output); with
-    one they are identical, and 100 questions with 2 workers took 82 s, not 94 s."""
+    answers changed with 2 workers (a batch-mate changes the output); with one, none did."""
     refusal_threshold: float = 0.30
     """The off-topic floor: evidence score below which the answer is a refusal without asking
     the answerability model (RAG_REFUSAL_THRESHOLD). 0.43 until the answerability model came:
-    it refused paraphrases ("commerce" for "trade" scored 0.33). Evidence (rag.answer.refusal) =
-    0.5 * best dense cosine + 0.5 * best share of question words in a top-3 passage; the sweep
-    behind 0.43 is scripts/refusal_sweep.py (answerable refused 0.007 at 0.42, 0.060 at 0.50)."""
+    it refused paraphrases ("commerce" 0.33). Evidence: rag.answer.refusal; scripts/refusal_sweep.py."""
     refusal_dense_weight: float = 0.5
     """Weight of the best dense cosine in the refusal evidence (the rest: word coverage)."""
     answerability_threshold: float = 0.2686
@@ -130,6 +127,8 @@ class Settings:
     (RAG_ANSWERABILITY_THRESHOLD): scripts/train_answerability.py's choice on out-of-fold
     predictions for squad2-dev-half-a's *training* articles (5% of their answerable refused);
     rag/answer/data/answerability.json records it (a test keeps the two equal)."""
+    refuse_unknown_names: bool = True
+    """Refuse names the documents never mention (RAG_REFUSE_UNKNOWN_NAMES; rag.answer.unknown_names)."""
     max_question_chars: int = 2000
     """Longer questions are rejected (RAG_MAX_QUESTION_CHARS)."""
     answer: AnswerOptions = AnswerOptions()
@@ -243,6 +242,7 @@ _ENV = {  # variable: (field, conversion)
     "GRADIO_SERVER_PORT": ("server_port", int), "RAG_LLM_TIMEOUT": ("llm_timeout", float),
     "RAG_REFUSAL_THRESHOLD": ("refusal_threshold", float), "RAG_DEBUG": ("debug", _bool),
     "RAG_ANSWERABILITY_THRESHOLD": ("answerability_threshold", float),
+    "RAG_REFUSE_UNKNOWN_NAMES": ("refuse_unknown_names", _bool),
     "RAG_MAX_FILE_MB": ("max_file_bytes", _mb), "RAG_MAX_UPLOAD_MB": ("max_upload_bytes", _mb),
     "RAG_DATA_DIR": ("data_dir", Path), "RAG_API_KEY": ("api_key", str),
     "RAG_API_KEYS": ("api_keys", _keys), "RAG_API_MAX_BODY_KB": ("api_max_body_bytes", _kb),

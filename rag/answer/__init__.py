@@ -3,7 +3,8 @@ passages by an LLM, with every sentence checked against the passage it cites.
 
 The path, one module a step: :mod:`.question` (clean), :mod:`.rewrite` (standalone query),
 :mod:`.refusal` (off topic?), :mod:`.answerability` over :mod:`.features` (does the evidence
-answer it?), :mod:`.partial` (what a refusal may say), :mod:`.injection` (documents stay data),
+answer it?), :mod:`.unknown_names` (does it name what the documents never do?), :mod:`.partial`
+(what a refusal may say), :mod:`.injection` (documents stay data),
 :mod:`.prompts` (the model's input), :mod:`.compose` with :mod:`.ranking` and
 :mod:`.citations`, :mod:`.short_answer` and :mod:`.budget` (verified, cited answer, short
 answer first, within 35 words); :mod:`.pipeline` runs them in order."""

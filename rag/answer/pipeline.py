@@ -16,7 +16,8 @@ a combination, and every part of it is checked against the passages:
 
 Each step runs once, here, in order: clean (unless the edge already did), rewrite, retrieve,
 decide answerability (:mod:`.refusal`'s off-topic floor on retrieval evidence, then
-:mod:`.answerability`'s learned decision on the best evidence; both before any model call),
+:mod:`.answerability`'s learned decision on the best evidence, then :mod:`.unknown_names`:
+a name the documents never mention; all before any model call),
 defuse the passages (:mod:`.injection`), generate, verify and compose (:mod:`.compose`).
 A model that fails, or can't be built, becomes ``Answer.error`` with the passages kept.
 """
@@ -38,6 +39,7 @@ from .question import CleanQuestion, clean_question
 from .ranking import ranked_sentences
 from .refusal import REFUSAL_TEXT, evidence, should_refuse
 from .rewrite import standalone_question
+from .unknown_names import refusal_note, unknown_names
 
 FAILED_TEXT = "The language model could not answer ({error}). The retrieved passages are listed below."
 
@@ -73,10 +75,14 @@ def stream_answer(question: str, *, history: Sequence[dict] = (), retriever: Sea
     if not should_refuse(ans.evidence, settings.refusal_threshold):  # off topic: no need to ask
         ranked = ranked_sentences(query, defused, options, "", retriever.embedder)
         ans.answerability, features = answerability.score(query, defused, ranked, retriever.embedder)
+    unknown = []
+    if settings.refuse_unknown_names and not should_refuse(ans.evidence, settings.refusal_threshold) \
+            and ans.answerability >= settings.answerability_threshold:
+        unknown = unknown_names(query, passages, retriever, retriever.embedder)
     if should_refuse(ans.evidence, settings.refusal_threshold) or \
-            ans.answerability < settings.answerability_threshold:
-        ans.refused, ans.text = True, REFUSAL_TEXT
-        said = partial.describe(REFUSAL_TEXT, features, ranked, defused)
+            ans.answerability < settings.answerability_threshold or unknown:
+        ans.refused, ans.text = True, REFUSAL_TEXT + (refusal_note(query, unknown) if unknown else "")
+        said = None if unknown else partial.describe(REFUSAL_TEXT, features, ranked, defused)
         if said:  # what the documents hold instead, quoted and cited
             ans.text, n, span = said
             ans.citations = [citation(n, defused[n - 1], span, span.score)]
