@@ -69,6 +69,7 @@ def test_another_country_is_unknown_and_the_asked_ones_are_not():
     ("Who moved his court to Krakow?", "The king moved his court from Kraków."),   # accents
     ("What campaign began after WWII?", "After World War II the regime began a campaign."),  # acronym
     ("What are the SP's standing orders?", "The Scottish Parliament has standing orders."),
+    ("When did the U.S. join?", "The United States joined in 1917."),
 ])
 def test_a_name_counts_in_its_other_spellings(question, text):
     assert unknown_names(question, [passage(text)], Searcher(text)) == []
