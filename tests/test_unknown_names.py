@@ -53,6 +53,7 @@ def test_the_question_s_names_skip_its_first_word_and_fold_accents():
     assert question_names("What did Raisi say about Saudi Arabia?") == ["Raisi", "Saudi", "Arabia"]
     assert question_names("Who moved his court to Kraków in 1596?") == ["Krakow"]
     assert question_names("Which ITU-T recommendation specifies ASN.1?") == ["ITU", "ASN.1"]  # one letter is no name
+    assert question_names("What does the PDF say in its FAQ about Python?") == ["Python"]  # the documents themselves
 
 
 def test_another_country_is_unknown_and_the_asked_ones_are_not():

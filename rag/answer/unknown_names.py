@@ -42,6 +42,10 @@ LOOKUPS = 3
 """Passages the whole-index BM25 search for a name looks at."""
 _NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][A-Za-z0-9]*(?:[.'][A-Za-z0-9]+)*")
 _CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[.'][A-Za-z0-9]+)*")
+ABOUT_DOCUMENTS = frozenset("pdf html doc docx readme faq manual document chapter section table figure "
+                            "appendix page file text".split())
+"""Capitalised words that speak of the documents themselves ("What does the PDF say about ...?"),
+not of something in them."""
 _ROMAN = re.compile(r"^(?:I{1,3}|IV|VI{0,3}|IX|X)$")
 _JOINERS = frozenset({"of", "the", "and", "for", "de", "du", "la", "von"})
 _RUN = re.compile(r"[A-Z][A-Za-z0-9]*(?:\s+(?:(?:of|the|and|for|de|du|la|von)\s+)?[A-Z][A-Za-z0-9]*)+")
@@ -54,7 +58,8 @@ def ascii_fold(text: str) -> str:
 
 def question_names(question: str) -> list[str]:
     """Capitalised words of the question that are not its first word, as written (folded)."""
-    found = [m for m in _NAME.findall(ascii_fold(question)) if content_words(m)]
+    found = [m for m in _NAME.findall(ascii_fold(question))
+             if content_words(m) and m.lower().removesuffix("'s") not in ABOUT_DOCUMENTS]
     return list(dict.fromkeys(found))
 
 
