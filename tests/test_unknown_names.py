@@ -76,6 +76,12 @@ def test_a_name_counts_in_its_other_spellings(question, text):
     assert unknown_names(question, [passage(text)], Searcher(text)) == []
 
 
+def test_a_shorter_word_names_a_longer_one_only_through_a_demonym_ending():
+    text = "The trade volume amounts to more than 10 billion euros."
+    assert unknown_names("What did Raisi say about European countries?", [passage(text)], Searcher(text)) == \
+        ["Raisi", "European"]
+
+
 def test_an_acronym_must_match_its_numeral():
     text = "After World War II the regime began a campaign."
     assert unknown_names("What campaign began after WWI?", [passage(text)], Searcher(text)) == ["WWI"]

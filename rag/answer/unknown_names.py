@@ -36,8 +36,10 @@ SPELLING = 0.8
 NEAR_NAME = 0.75
 """MiniLM cosine at or above which a passage's name stands for the asked one."""
 NAME_PREFIX = 4
-"""Shortest stem that also counts when it starts a longer word, either way round ("Iraq" in
-"Iraqi" for "Iraq", "Iran" for "Iranian")."""
+"""Shortest stem that also counts when it starts a longer word ("Iraqi" names "Iraq"), or, with
+a :data:`DEMONYM` ending after it, a shorter one ("Iran" names "Iranian")."""
+DEMONYM = frozenset("n an ian i ese ish ic men".split())
+"""What may follow a place's name in the question's word: "euro" does not name "European"."""
 LOOKUPS = 3
 """Passages the whole-index BM25 search for a name looks at."""
 _NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][A-Za-z0-9]*(?:[.'][A-Za-z0-9]+)*")
@@ -92,8 +94,8 @@ def _mentions(name: str, texts: Sequence[str]) -> bool:
     acronym of their words."""
     stems, vocab, acronyms = _vocabulary(tuple(texts))
     stem = content_words(name)[0]
-    if stem in stems or any(len(a) >= NAME_PREFIX and b.startswith(a)
-                            for s in stems for a, b in ((stem, s), (s, stem))):
+    if stem in stems or (len(stem) >= NAME_PREFIX and any(s.startswith(stem) for s in stems)) \
+            or any(len(s) >= NAME_PREFIX and stem.startswith(s) and stem[len(s):] in DEMONYM for s in stems):
         return True
     base = name.removesuffix("'s")
     lower = base.lower()
