@@ -142,10 +142,11 @@ def train(rows) -> dict:
     }
 
 
-def train_spans(rows, questions) -> dict:
+def train_spans(rows, questions, embedder=None) -> dict:
     """Weights of the short-answer span scorer (rag.answer.short_answer.span_score): a logistic
     regression on the candidate spans of the training articles' answerable questions'
-    evidence sentences, label: SQuAD F1 against a reference >= 0.5."""
+    evidence sentences, label: SQuAD F1 against a reference >= 0.5. ``embedder`` (the index's
+    MiniLM) gives the spans' meaning features (rag.answer.span_meaning)."""
     from sklearn.linear_model import LogisticRegression
 
     from rag.answer import short_answer
@@ -157,7 +158,7 @@ def train_spans(rows, questions) -> dict:
         q = by_id[r["id"]]
         if not r["label"] or not r.get("sentence"):
             continue
-        cands = short_answer.candidates(q.question, r["sentence"])
+        cands = short_answer.candidates(q.question, r["sentence"], embedder)
         if is_validation(r["title"]):
             val.append((q, cands))
             continue
@@ -170,6 +171,12 @@ def train_spans(rows, questions) -> dict:
            if c else 0.0 for q, c in val]
     return {"model": "logistic regression over span features (scikit-learn, C=1)", "weights": weights,
             "validation_short_f1_best_sentence": round(float(np.mean(f1s)), 4)}
+
+
+def span_embedder():
+    from rag.index import build_embedder
+
+    return build_embedder(Settings())
 
 
 def write_validation(battery_path: Path, out: Path) -> int:
@@ -203,7 +210,7 @@ def main(argv=None) -> None:
     model = train(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model, indent=1) + "\n")
-    spans = train_spans(rows, battery.questions)
+    spans = train_spans(rows, battery.questions, span_embedder())
     (args.out.parent / "short_answer.json").write_text(json.dumps(spans, indent=1) + "\n")
     print(json.dumps({"short_answer": spans["validation_short_f1_best_sentence"]}))
     print(json.dumps({k: model[k] for k in ("threshold", "split", "train_oof", "validation")}, indent=1))

@@ -108,7 +108,7 @@ def compose_completion(ans: Answer, query: str, raw: str, passages: Sequence[Pas
         holder, short = held[0], short_answer.copied(short, held[1].text) or short
         short = short_answer.tidy(short, query, held[1].text)
     else:
-        holder, short = n, short_answer.extract(query, span.text) or ""
+        holder, short = n, short_answer.extract(query, span.text, embedder) or ""
         short = short_answer.tidy(short, query, span.text) if short else ""
     ans.short_answer = short or None
     ans.text = budget.compose(short, holder, [(m, s.text) for m, s in chosen], options.max_words,
@@ -149,7 +149,7 @@ def compose_chat(ans: Answer, query: str, raw: str, passages: Sequence[Passage],
         if ans.short_answer is None:  # the model's lead, when it is a span of its passage
             span = short_answer.copied(body.rstrip(".!? "), texts[ok[0] - 1])
             ans.short_answer = span if span and len(span.split()) <= short_answer.MAX_WORDS else \
-                short_answer.extract(query, cit.supporting_span(given[ok[0] - 1].chunk, claim).text)
+                short_answer.extract(query, cit.supporting_span(given[ok[0] - 1].chunk, claim).text, embedder)
         for n in ok:
             if n not in cites:
                 span = cit.supporting_span(given[n - 1].chunk, claim)

@@ -7,11 +7,9 @@ semicolons, brackets and a few joining words), and the run is chosen by
 * the answer type (:mod:`rag.answer_type`): a number for "how many", a date for "when";
   a name (capitalised words) for "who" and "where";
 * closeness to the question's words in the sentence (the answer sits next to what is asked);
-* length: one to four words read as an answer, long runs as a clause.
-
-The model's short answer, when a passage holds it and the chosen sentence too, wins: it read
-the question. Every span returned is text of the sentence (:func:`extract` returns it as it
-is written there), so it is copied from the cited passage by construction.
+* length: one to four words read as an answer, long runs as a clause;
+* what it means next to the question (:mod:`.span_meaning`). The model's verified short
+answer wins when the chosen sentence holds it. Every span returned is copied from the sentence.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..text import stop_words
-from . import answer_type
+from . import answer_type, span_meaning
 from . import citations as cit
 from .span_text import balanced, copied, whole_name  # noqa: F401  (re-exported)
 
@@ -134,12 +132,12 @@ def _cut(words: list[str]) -> list[str]:
 
 SPAN_FEATURES = ("typed", "dist", "words", "long", "digit", "capital", "capital_share", "after",
                  "first", "last", "who_capital", "where_capital", "what_capital", "which_capital",
-                 "what_digit", "density", "single_lower")
+                 "what_digit", "density", "single_lower") + span_meaning.NAMES
 SPAN_MODEL = Path(__file__).resolve().parent / "data" / "short_answer.json"
 
 
-def candidates(query: str, sentence: str) -> list[tuple[list[str], dict[str, float]]]:
-    """Every candidate span of ``sentence`` (as its words) with its features."""
+def candidates(query: str, sentence: str, embedder=None) -> list[tuple[list[str], dict[str, float]]]:
+    """Every candidate span of ``sentence`` (as its words) with its features (``embedder``: MiniLM)."""
     toks = _tokens(sentence)
     kind = answer_type.expected(query)
     runs = _runs(sentence, query)
@@ -166,6 +164,9 @@ def candidates(query: str, sentence: str) -> list[tuple[list[str], dict[str, flo
             "which_capital": cap * (wh == "which"), "what_digit": digit * (wh in ("what", "which")),
             "density": len(cit.content_words(" ".join(words))) / len(words),
             "single_lower": float(len(words) == 1 and words[0].islower())}))
+    meanings = span_meaning.features(query, [" ".join(w) for w, _ in out], embedder)
+    for (_, feats), meaning in zip(out, meanings):
+        feats.update(meaning)
     return out
 
 
@@ -185,9 +186,9 @@ def span_score(feats: dict[str, float], weights: dict[str, float] | None = None)
     return feats["typed"] - 0.35 * feats["dist"] - 0.15 * feats["long"]
 
 
-def extract(query: str, sentence: str) -> str | None:
+def extract(query: str, sentence: str, embedder=None) -> str | None:
     """The best answer span of ``sentence`` for ``query`` (≤ ``MAX_WORDS`` words), or None."""
-    cands = candidates(query, sentence)
+    cands = candidates(query, sentence, embedder)
     if not cands:
         return None
     best = max(cands, key=lambda c: span_score(c[1]))[0]
@@ -241,9 +242,9 @@ def fits_type(model_short: str, query: str) -> bool:
     return True
 
 
-def choose(query: str, sentence: str, model_short: str = "") -> str | None:
+def choose(query: str, sentence: str, model_short: str = "", embedder=None) -> str | None:
     """The model's verified short answer when ``sentence`` holds it, else :func:`extract`."""
     if model_short and len(model_short.split()) <= MAX_WORDS and useful(model_short, query) \
             and fits_type(model_short, query) and cit.contains_answer(sentence, model_short):
         return copied(model_short, sentence) or model_short
-    return extract(query, sentence)
+    return extract(query, sentence, embedder)
