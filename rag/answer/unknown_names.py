@@ -13,8 +13,8 @@ simply don't have it. So after the model, a question is refused when one of its 
 * and a BM25 search of the whole index for the name alone finds no passage that has it
   (the retrieval may have missed a passage that does: then the model's decision stands).
 
-On the SQuAD 2.0 half's *training* articles it names 9 of 1,803 answerable questions (6 the
-model had not refused) and 31 of 1,678 unanswerable ones (9): about neutral there, where the
+On the SQuAD 2.0 half's *training* articles it names 8 of 1,803 answerable questions (5 the
+model had not refused) and 32 of 1,678 unanswerable ones (9): about neutral there, where the
 near-misses reuse the passage's names. It is for the other kind: README "How refusal is decided"."""
 
 from __future__ import annotations
