@@ -139,6 +139,21 @@ def test_seed_question_streams_a_cited_answer_and_shows_the_cited_sentence(app_u
         context.close()
 
 
+def test_a_near_miss_naming_what_the_documents_lack_is_refused_saying_so(app_url, browser, tmp_path):
+    """"Iran and Turkey" against a document about Iran and Iraq: a refusal that names what is
+    missing, with no citation and no bold short answer (a refusal is not an answer)."""
+    context, page = _open(browser, app_url)
+    try:
+        _ask(page, "What is the annual trade volume between Iran and Turkey?")
+        answer = _last_answer(page)
+        text = answer.inner_text()
+        assert "couldn't find this in the documents" in text and "They don't mention Turkey." in text
+        assert answer.locator("a.rag-cite").count() == 0 and "10 billion" not in text
+        page.screenshot(path=str(tmp_path / "refusal-unknown-name.png"), full_page=True)
+    finally:
+        context.close()
+
+
 def test_phone_width_click_on_citation_scrolls_the_source_into_view(app_url, browser):
     context, page = _open(browser, app_url, 390, 844)
     try:
