@@ -7,7 +7,7 @@ embedded alone and compared with each candidate span (``head_rel``: its cosine l
 candidates' mean; ``head_best``: whether it is the nearest), and every candidate is compared
 with the whole question (``q_cos``). :mod:`.short_answer` adds these to its span features; the
 span weights are learned with them (scripts/train_answerability.py: best-sentence short F1 on
-the SQuAD 2.0 half's training articles, out of fold, 0.327 -> 0.359; validation articles 0.394
+the SQuAD 2.0 half's training articles, out of fold, 0.33 -> 0.36; validation articles 0.394
 -> 0.411). Without an embedder they are 0 and the other features decide.
 """
 
