@@ -71,16 +71,15 @@ def stream_answer(question: str, *, history: Sequence[dict] = (), retriever: Sea
     ans.timings["retrieval"] = (t1 - t0) * 1000
     ans.evidence = evidence(query, passages, settings.refusal_dense_weight)
     defused = [injection.defuse(p) for p in passages]  # the documents' instructions stay out
-    features, ranked = {}, []
-    if not should_refuse(ans.evidence, settings.refusal_threshold):  # off topic: no need to ask
+    features, ranked, unknown = {}, [], []
+    refuse = should_refuse(ans.evidence, settings.refusal_threshold)  # off topic: no need to ask
+    if not refuse:
         ranked = ranked_sentences(query, defused, options, "", retriever.embedder)
         ans.answerability, features = answerability.score(query, defused, ranked, retriever.embedder)
-    unknown = []
-    if settings.refuse_unknown_names and not should_refuse(ans.evidence, settings.refusal_threshold) \
-            and ans.answerability >= settings.answerability_threshold:
+        refuse = ans.answerability < settings.answerability_threshold
+    if not refuse and settings.refuse_unknown_names:
         unknown = unknown_names(query, passages, retriever, retriever.embedder)
-    if should_refuse(ans.evidence, settings.refusal_threshold) or \
-            ans.answerability < settings.answerability_threshold or unknown:
+    if refuse or unknown:
         ans.refused, ans.text = True, REFUSAL_TEXT + (refusal_note(query, unknown) if unknown else "")
         said = None if unknown else partial.describe(REFUSAL_TEXT, features, ranked, defused)
         if said:  # what the documents hold instead, quoted and cited

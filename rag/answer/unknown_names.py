@@ -30,20 +30,22 @@ import numpy as np
 from ..errors import RagError
 from ..models import Passage
 from ..text import content_words, words
+from .features import NAME_PREFIX, _named
 
 SPELLING = 0.8
 """difflib ratio at or above which a passage word is the name misspelt ("Dusquesne" 0.94)."""
 NEAR_NAME = 0.75
 """MiniLM cosine at or above which a passage's name stands for the asked one."""
-NAME_PREFIX = 4
-"""Shortest stem that also counts when it starts a longer word ("Iraqi" names "Iraq"), or, with
-a :data:`DEMONYM` ending after it, a shorter one ("Iran" names "Iranian")."""
 DEMONYM = frozenset("n an ian i ese ish ic men".split())
-"""What may follow a place's name in the question's word: "euro" does not name "European"."""
+"""What may follow a place's name in the question's word when a shorter passage word names it
+("Iran" names "Iranian"; "euro" does not name "European"). A longer one names it as in
+:func:`.features._named` ("Iraqi" names "Iraq")."""
 LOOKUPS = 3
 """Passages the whole-index BM25 search for a name looks at."""
-_NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][A-Za-z0-9]*(?:[.'][A-Za-z0-9]+)*")
-_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[.'][A-Za-z0-9]+)*")
+_WORD = r"[A-Z][A-Za-z0-9]*(?:[.'][A-Za-z0-9]+)*"
+_NAME = re.compile(r"(?<!^)(?<![.?!] )\b" + _WORD)
+_CAPITALISED = re.compile(r"\b" + _WORD)
+_NAME_RUN = re.compile(_WORD + r"(?:\s+" + _WORD + ")*")
 ABOUT_DOCUMENTS = frozenset("pdf html doc docx readme faq manual document chapter section table figure "
                             "appendix page file text".split())
 """Capitalised words that speak of the documents themselves ("What does the PDF say about ...?"),
@@ -81,21 +83,22 @@ def _acronyms(text: str) -> set[str]:
 
 
 @lru_cache(maxsize=64)
-def _vocabulary(texts: tuple[str, ...]) -> tuple[frozenset, frozenset, frozenset]:
-    """(stems, words, acronyms) of ``texts``, accents folded."""
+def _vocabulary(texts: tuple[str, ...]) -> tuple[frozenset, frozenset, frozenset, tuple[str, ...]]:
+    """(stems, words, acronyms, capitalised words in lower case) of ``texts``, accents folded."""
     folded = [ascii_fold(t) for t in texts]
     return (frozenset(s for t in folded for s in content_words(t)),
             frozenset(w for t in folded for w in words(t) if len(w) > 2),
-            frozenset(a for t in folded for a in _acronyms(t)))
+            frozenset(a for t in folded for a in _acronyms(t)),
+            tuple(dict.fromkeys(m.lower() for t in folded for m in _CAPITALISED.findall(t))))
 
 
 def _mentions(name: str, texts: Sequence[str]) -> bool:
     """Whether ``texts`` name ``name``: its stem (or a derived form), a near spelling, or an
     acronym of their words."""
-    stems, vocab, acronyms = _vocabulary(tuple(texts))
+    stems, vocab, acronyms, _ = _vocabulary(tuple(texts))
     stem = content_words(name)[0]
-    if stem in stems or (len(stem) >= NAME_PREFIX and any(s.startswith(stem) for s in stems)) \
-            or any(len(s) >= NAME_PREFIX and stem.startswith(s) and stem[len(s):] in DEMONYM for s in stems):
+    if _named(stem, stems) or any(len(s) >= NAME_PREFIX and stem.startswith(s) and stem[len(s):] in DEMONYM
+                                  for s in stems):
         return True
     base = name.removesuffix("'s")
     lower = base.lower()
@@ -105,10 +108,8 @@ def _mentions(name: str, texts: Sequence[str]) -> bool:
 
 
 def _near_name(name: str, texts: Sequence[str], embedder) -> bool:
-    if embedder is None:
-        return False
-    names = list(dict.fromkeys(m.lower() for t in texts for m in _CAPITALISED.findall(ascii_fold(t))))
-    if not names:
+    names = list(_vocabulary(tuple(texts))[3])
+    if embedder is None or not names:
         return False
     vecs = np.asarray(embedder.embed_batch(names + [name]))
     return float((vecs[:-1] @ vecs[-1]).max()) >= NEAR_NAME
@@ -137,8 +138,7 @@ def unknown_names(question: str, passages: Sequence[Passage], searcher=None, emb
 def refusal_note(question: str, names: Sequence[str]) -> str:
     """" They don't mention Saudi Arabia.": each run of capitalised words of the question that
     holds an unknown name, as the question wrote it."""
-    runs = re.findall(r"[A-Z][A-Za-z0-9]*(?:[.'][A-Za-z0-9]+)*(?:\s+[A-Z][A-Za-z0-9]*(?:[.'][A-Za-z0-9]+)*)*",
-                      ascii_fold(question))
+    runs = _NAME_RUN.findall(ascii_fold(question))
     shown = [r.removesuffix("'s") for r in dict.fromkeys(runs) if any(n in r.split() for n in names)]
     shown = shown or [n.removesuffix("'s") for n in names]
     listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
