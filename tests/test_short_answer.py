@@ -63,6 +63,33 @@ def test_a_cut_answer_is_cut_to_the_cut_length_and_a_whole_sentence_keeps_the_ca
     assert budget.ELLIPSIS not in text and budget.count(text) == 35 > budget.CUT_WORDS
 
 
+
+def test_a_cut_keeps_the_short_answer_and_the_next_likeliest_span_in_sight():
+    # "How far is Jacksonville from Miami?" with "25 miles" chosen: centred on it, the cut
+    # loses "340 miles", which the span scorer gave a fair chance too.
+    sentence = ("Jacksonville is in the First Coast region of northeast Florida and is centered on "
+                "the banks of the St. Johns River, about 25 miles (40 km) south of the Georgia state "
+                "line and about 340 miles (550 km) north of Miami.")
+    likely = [("25 miles", 0.5), ("340 miles", 0.3), ("First Coast region", 0.2)]
+    centred = budget.compose("25 miles", 1, [(1, sentence)], cut_words=20)
+    placed = budget.compose("25 miles", 1, [(1, sentence)], cut_words=20, likely=likely)
+    assert "340" not in centred
+    evidence = placed.split("[1]", 1)[1]
+    assert "25 miles" in evidence and "340 miles" in evidence and budget.count(placed) == 20
+    # a span the sentence doesn't hold, or none at all, leaves the cut centred
+    assert budget.window(sentence, 10, "25 miles", [("nowhere", 1.0)]) == budget.window(sentence, 10, "25 miles")
+    assert "25 miles" in budget.window(sentence, 10, "25 miles", likely)
+
+
+def test_ranked_spans_are_the_extracted_span_first_with_probabilities_summing_to_one():
+    sentence = "Marie Curie was born in Warsaw, and moved to Paris in 1891."
+    spans = short_answer.ranked("Where was Marie Curie born?", sentence)
+    assert spans[0][0] == short_answer.extract("Where was Marie Curie born?", sentence)
+    assert sum(p for _, p in spans) == pytest.approx(1.0)
+    assert [p for _, p in spans] == sorted((p for _, p in spans), reverse=True)
+    assert all(span in sentence for span, _ in spans)
+    assert short_answer.ranked("Where?", "") == []
+
 WORD = st.text(alphabet=st.sampled_from("abcdefgh0123456789.,;:!?'\"()[]-"), min_size=1, max_size=12)
 SENTENCE = st.lists(WORD, min_size=1, max_size=70).map(" ".join)
 
@@ -70,9 +97,12 @@ SENTENCE = st.lists(WORD, min_size=1, max_size=70).map(" ".join)
 @settings(max_examples=300, deadline=None)
 @given(short=st.one_of(st.none(), st.lists(WORD, min_size=1, max_size=10).map(" ".join)),
        sentences=st.lists(st.tuples(st.integers(1, 5), SENTENCE), min_size=1, max_size=4),
-       extend=st.one_of(st.none(), st.integers(0, 60)))
-def test_no_answer_exceeds_the_budget_whatever_the_evidence(short, sentences, extend):
-    text = budget.compose(short, sentences[0][0], sentences, budget.MAX_WORDS, extend)
+       extend=st.one_of(st.none(), st.integers(0, 60)),
+       likely_at=st.lists(st.tuples(st.integers(0, 70), st.integers(1, 4), st.floats(0, 1)), max_size=5))
+def test_no_answer_exceeds_the_budget_whatever_the_evidence(short, sentences, extend, likely_at):
+    first = sentences[0][1].split()
+    likely = [(" ".join(first[i:i + n]), p) for i, n, p in likely_at]  # spans of the sentence, or ""
+    text = budget.compose(short, sentences[0][0], sentences, budget.MAX_WORDS, extend, likely=likely)
     assert 0 < budget.count(text) <= budget.MAX_WORDS
     assert set(cit.parse_markers(text, 5)) <= {n for n, _ in sentences} | {sentences[0][0]}
 

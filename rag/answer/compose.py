@@ -104,15 +104,16 @@ def compose_completion(ans: Answer, query: str, raw: str, passages: Sequence[Pas
                 chosen.append((n2, s2))
             break
     held = next(((m, s) for m, s in chosen if short and cit.contains_answer(s.text, short)), None)
+    likely = short_answer.ranked(query, span.text, embedder)  # where in the sentence the answer may be
     if held is not None:  # the model's verified answer, as the passage writes it
         holder, short = held[0], short_answer.copied(short, held[1].text) or short
         short = short_answer.tidy(short, query, held[1].text)
     else:
-        holder, short = n, short_answer.extract(query, span.text, embedder) or ""
+        holder, short = n, short_answer.extract(query, span.text, embedder, likely) or ""
         short = short_answer.tidy(short, query, span.text) if short else ""
     ans.short_answer = short or None
     ans.text = budget.compose(short, holder, [(m, s.text) for m, s in chosen], options.max_words,
-                              options.budget_words, options.cut_words)
+                              options.budget_words, options.cut_words, likely)
     cites = {}
     for m, s in chosen:
         if f"[{m}]" in ans.text:

@@ -15,6 +15,7 @@ answer wins when the chosen sentence holds it. Every span returned is copied fro
 from __future__ import annotations
 
 import json
+import math
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -186,13 +187,27 @@ def span_score(feats: dict[str, float], weights: dict[str, float] | None = None)
     return feats["typed"] - 0.35 * feats["dist"] - 0.15 * feats["long"]
 
 
-def extract(query: str, sentence: str, embedder=None) -> str | None:
-    """The best answer span of ``sentence`` for ``query`` (≤ ``MAX_WORDS`` words), or None."""
+def ranked(query: str, sentence: str, embedder=None) -> list[tuple[str, float]]:
+    """The candidate spans of ``sentence`` as it writes them, best first, each with its share of
+    the answer's probability (a softmax of the span scores over the sentence's candidates):
+    where else in the sentence the answer may be, when the best span is wrong."""
     cands = candidates(query, sentence, embedder)
     if not cands:
-        return None
-    best = max(cands, key=lambda c: span_score(c[1]))[0]
-    span = balanced((copied(" ".join(best), sentence) or " ".join(best)).strip(" .,;:"))
+        return []
+    scores = [span_score(feats) for _, feats in cands]
+    top = max(scores)
+    odds = [math.exp(s - top) for s in scores]
+    total = sum(odds)
+    out = [(balanced((copied(" ".join(words), sentence) or " ".join(words)).strip(" .,;:")), o / total)
+           for (words, _), o in zip(cands, odds)]
+    return sorted(out, key=lambda x: -x[1])
+
+
+def extract(query: str, sentence: str, embedder=None, spans: list[tuple[str, float]] | None = None) -> str | None:
+    """The best answer span of ``sentence`` for ``query`` (≤ ``MAX_WORDS`` words), or None.
+    ``spans``: :func:`ranked` of the same sentence, when the caller has it already."""
+    spans = ranked(query, sentence, embedder) if spans is None else spans
+    span = spans[0][0] if spans else ""
     return span if span and len(span.split()) <= MAX_WORDS else None
 
 
