@@ -20,9 +20,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from ..text import stop_words
 from . import answer_type, span_meaning
 from . import citations as cit
+from .span_edges import EDGE, edge as _edge, trim_number as _trim_number
 from .span_text import balanced, copied, whole_name  # noqa: F401  (re-exported)
 
 MAX_WORDS = 10
@@ -30,19 +30,9 @@ _TOKEN = re.compile(r"[A-Za-z0-9$€£%][\w$€£%'’.,-]*[\w%$€£]|[A-Za-z0-
 _BREAK = frozenset(",;:()\"“”–—")
 _JOIN = frozenset("but which who that while whereas because although when where".split())
 """Words a span breaks at ("and"/"or" join lists, which answers often are: "energy and water")."""
-_RANGE = frozenset(("to", "and", "or", "-", "–"))
-_EDGE = frozenset("a an the of in on at to for by from with as is was are were be been its his her their this "
-                  "these those it he she they also and or than that some all most many several each every "
-                  "both such other another any".split())
 _WHO = re.compile(r"^\s*(who|whom|whose)\b|\b(what|which) (person|man|woman|group|company|team|president|"
                   r"leader|head|king|queen|minister|author|writer|scientist|player|official|ruler)\b", re.I)
 _WHERE = re.compile(r"^\s*where\b|\bwhat (city|country|place|state|region|town)\b|\bin what\b", re.I)
-
-
-def _edge(word: str) -> bool:
-    """A word an answer doesn't start or end with (articles, pronouns, auxiliaries, ...)."""
-    w = word.lower()
-    return w in _EDGE or (w in stop_words() and not w.isdigit())
 
 
 def _tokens(text: str) -> list[re.Match]:
@@ -54,7 +44,7 @@ def _runs(sentence: str, query: str) -> list[tuple[int, int, float]]:
     q = set(cit.content_words(query)) | {w.lower() for w in cit.words(query)}
     toks = _tokens(sentence)
     stems = [cit.content_words(t.group(0)) for t in toks]
-    is_q = [bool(s and s[0] in q) or t.group(0).lower() in q and t.group(0).lower() not in _EDGE
+    is_q = [bool(s and s[0] in q) or t.group(0).lower() in q and t.group(0).lower() not in EDGE
             for t, s in zip(toks, stems)]
     q_pos = [i for i, f in enumerate(is_q) if f]
     runs, start = [], None
@@ -86,37 +76,6 @@ def _typed(kind: str | None, query: str, text: str) -> float:
     if _WHO.search(query) or _WHERE.search(query):
         return 1.0 if re.search(r"\b[A-Z][a-z]", text) else -0.5
     return 0.0
-
-
-def _trim_number(kind: str | None, toks: list[str]) -> list[str]:
-    """For a number/date question, the numeric phrase of a long run: the run of number
-    tokens (the one with a digit, if any) and the unit word after it ("10 billion euros",
-    "October 1973")."""
-    if kind is None or len(toks) <= 3:
-        return toks
-    hits = [answer_type.can_hold(kind, t) for t in toks]
-    clusters, i = [], 0
-    while i < len(toks):
-        if hits[i]:
-            j = i
-            while j + 1 < len(toks) and hits[j + 1]:
-                j += 1
-            clusters.append((i, j + 1))
-            i = j + 1
-        else:
-            i += 1
-    if not clusters:
-        return toks
-    for k in range(len(clusters) - 1, 0, -1):  # a range is one answer: "five to ten years", "1979 and 1984"
-        (a0, b0), (a1, b1) = clusters[k - 1], clusters[k]
-        if a1 == b0 + 1 and toks[b0].lower() in _RANGE:
-            clusters[k - 1:k + 1] = [(a0, b1)]
-    a, b = next((c for c in clusters if any(ch.isdigit() for t in toks[c[0]:c[1]] for ch in t)), clusters[0])
-    if b < len(toks) and toks[b][:1].isalpha() and not _edge(toks[b]):
-        b += 1  # the unit: euros, people, km
-    if a > 0 and toks[a].lower() in answer_type.CALENDAR and toks[a - 1].isdigit() and len(toks[a - 1]) <= 2:
-        a -= 1  # the day before its month: 13 June 1965
-    return toks[a:b]
 
 
 def _cut(words: list[str]) -> list[str]:
