@@ -92,6 +92,12 @@ def leads(short: str | None, sentence: str) -> bool:
     return bool(short) and count(short) < count(sentence) - 2
 
 
+def cut_needed(short: str | None, first: str, max_words: int = MAX_WORDS) -> bool:
+    """Will :func:`compose` cut ``first`` (its lead and the whole sentence exceed ``max_words``)?"""
+    lead = count(cited(short, 0)) if leads(short, first) else 0
+    return lead + count(cited(first, 0)) > max_words
+
+
 def compose(short: str | None, holder: int, sentences: Sequence[tuple[int, str]],
             max_words: int = MAX_WORDS, extend_words: int | None = None, cut_words: int | None = None,
             likely: Sequence[tuple[str, float]] = ()) -> str:
@@ -109,7 +115,7 @@ def compose(short: str | None, holder: int, sentences: Sequence[tuple[int, str]]
     used = sum(count(p) for p in parts)
     n, first = sentences[0]
     text = cited(first, n)
-    if used + count(text) > max_words:  # cut: to cut_words, around the short answer
+    if cut_needed(short, first, max_words):  # cut: to cut_words, around the short answer
         keep = max(cut_words, used + 2) - used - 1  # the marker's full stop counts as a word
         while True:
             text = cited(window(first, keep, short, likely), n)

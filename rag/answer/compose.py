@@ -104,11 +104,13 @@ def compose_completion(ans: Answer, query: str, raw: str, passages: Sequence[Pas
                 chosen.append((n2, s2))
             break
     held = next(((m, s) for m, s in chosen if short and cit.contains_answer(s.text, short)), None)
-    likely = short_answer.ranked(query, span.text, embedder)  # where in the sentence the answer may be
     if held is not None:  # the model's verified answer, as the passage writes it
         holder, short = held[0], short_answer.copied(short, held[1].text) or short
         short = short_answer.tidy(short, query, held[1].text)
+        likely = short_answer.ranked(query, span.text, embedder) \
+            if budget.cut_needed(short, span.text, options.max_words) else ()  # only where a cut is placed
     else:
+        likely = short_answer.ranked(query, span.text, embedder)  # where in the sentence the answer may be
         holder, short = n, short_answer.extract(query, span.text, embedder, likely) or ""
         short = short_answer.tidy(short, query, span.text) if short else ""
     ans.short_answer = short or None
