@@ -195,6 +195,9 @@ def test_answer_type_of_questions_and_sentences():
     assert at.expected("Who built it?") is None and at.expected("What is the capital?") is None
     assert at.can_hold(at.NUMBER, "Seven teams played.") and at.can_hold(at.NUMBER, "It cost $12.")
     assert not at.can_hold(at.NUMBER, "The teams played hard.")
+    # a number word inside a hyphenated word counts: "How long was the trip?" -> "one-day"
+    assert at.can_hold(at.NUMBER, "He is on a one-day state visit.") and at.can_hold(at.NUMBER, "a two-year term")
+    assert not at.can_hold(at.NUMBER, "a well-known state visit") and not at.can_hold(at.NUMBER, "someone-else")
     assert at.can_hold(at.DATE, "It began in October 1973.") and at.can_hold(at.DATE, "the 1990s")
     assert not at.can_hold(at.DATE, "It began after the war.")
 

@@ -40,7 +40,8 @@ def expected(question: str) -> str | None:
 def can_hold(kind: str | None, text: str) -> bool:
     """Does ``text`` contain something of ``kind`` (a number, a date)?"""
     if kind == NUMBER:
-        return bool(_DIGIT.search(text)) or any(w.lower() in _NUMBER_WORDS for w in _TOKEN.findall(text))
+        return bool(_DIGIT.search(text)) or any(part in _NUMBER_WORDS for w in _TOKEN.findall(text)
+                                                for part in w.lower().split("-"))  # "one-day"
     if kind == DATE:
         return bool(_YEAR.search(text)) or any(w.lower() in CALENDAR for w in _TOKEN.findall(text))
     return False
