@@ -9,9 +9,11 @@ weights (short_answer.json beside it) from the public SQuAD 2.0 half.
 3. Split by article title (ids of gold paragraphs are ``Title#n``): a title whose SHA-256
    starts with a byte below ``VAL_SHARE * 256`` is validation, the rest is training.
 4. Fit a logistic regression on the training articles (label: answerable), pick the
-   threshold on out-of-fold training predictions (5 folds grouped by article) where
-   ``TARGET_FALSE_REFUSAL`` of the answerable questions are refused, and report the
-   validation articles' refusal accuracy and false refusal at that threshold.
+   threshold on out-of-fold training predictions (5 folds grouped by article) where the
+   bot's whole decision (the off-topic floor, the model, names the documents never mention)
+   refuses ``TARGET_FALSE_REFUSAL`` of the answerable questions, and report the validation
+   articles' refusal accuracy and false refusal at that threshold (the whole decision's, and
+   the model's alone).
 
 Deterministic: the same data gives the same weights (tests/test_answerability_train.py).
 """
@@ -30,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.answer import features as answer_features, ranked_sentences  # noqa: E402
+from rag.answer.unknown_names import unknown_names  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.evaluate import load_battery  # noqa: E402
 
@@ -58,7 +61,7 @@ def compute_features(questions, index_dir: Path, corpus: Path, cache: Path) -> l
         for line in cache.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             done[row["id"]] = row
-    todo = [q for q in questions if q.id not in done]
+    todo = [q for q in questions if q.id not in done or "unknown_names" not in done[q.id]]
     if todo:
         settings = Settings.from_env(index_dir=index_dir, vector_cache_items=200_000)
         engine = Engine(settings, inputs=[corpus], log=lambda m: print(m, file=sys.stderr))
@@ -72,7 +75,8 @@ def compute_features(questions, index_dir: Path, corpus: Path, cache: Path) -> l
                 ranked = ranked_sentences(q.question, passages, settings.answer, "", embedder)
                 feats = answer_features.features(q.question, passages, ranked, embedder)
                 row = {"id": q.id, "title": title_of(q), "label": int(not q.expect_refusal), "features": feats,
-                       "sentence": ranked[0][1].text if ranked else ""}
+                       "sentence": ranked[0][1].text if ranked else "",
+                       "unknown_names": len(unknown_names(q.question, passages, retriever, embedder))}
                 done[q.id] = row
                 out.write(json.dumps(row) + "\n")
                 if i % 500 == 0:
@@ -85,10 +89,30 @@ def matrix(rows, names=answer_features.NAMES):
             np.array([r["label"] for r in rows]))
 
 
-def rates(p, y, threshold: float) -> dict:
-    refused = p < threshold
+def rates(p, y, threshold: float, other=None) -> dict:
+    """Refusal accuracy and false refusal when P(answerable) below ``threshold`` refuses, and
+    so does ``other`` (the bot's other refusals, :func:`other_refusals`), when given."""
+    refused = (p < threshold) | (other if other is not None else False)
     return {"refusal_accuracy": round(float(refused[y == 0].mean()), 4),
             "false_refusal": round(float(refused[y == 1].mean()), 4)}
+
+
+def other_refusals(rows) -> np.ndarray:
+    """The questions the bot refuses whatever the model says: the off-topic floor on retrieval
+    evidence (Settings.refusal_threshold) and a name the documents never mention
+    (rag.answer.unknown_names, on by default)."""
+    floor = Settings().refusal_threshold
+    return np.array([r["features"]["evidence"] < floor or r.get("unknown_names", 0) > 0 for r in rows])
+
+
+def pipeline_threshold(oof, y, other, target: float) -> float:
+    """The threshold at which the whole decision (``other`` or P(answerable) below it) refuses
+    ``target`` of the answerable questions: the 5% budget is the bot's, not the model's alone."""
+    answerable = np.sort(oof[(y == 1) & ~other])
+    room = int(np.floor(target * int((y == 1).sum()) + 1e-9)) - int(((y == 1) & other).sum())
+    if room <= 0:
+        return float(answerable[0]) if len(answerable) else 0.0
+    return float((answerable[room - 1] + answerable[min(room, len(answerable) - 1)]) / 2)
 
 
 def curve(p, y, points: int = 41) -> list[dict]:
@@ -120,7 +144,8 @@ def train(rows) -> dict:
     oof = np.zeros(len(y))
     for a, b in GroupKFold(n_splits=5).split(X, y, groups):
         oof[b] = predict(fit(X[a], y[a]), X[b])
-    threshold = float(np.quantile(oof[y == 1], TARGET_FALSE_REFUSAL))
+    other = other_refusals(train_rows)
+    threshold = pipeline_threshold(oof, y, other, TARGET_FALSE_REFUSAL)
     params = fit(X, y)
     Xv, yv = matrix(val_rows)
     pv = predict(params, Xv)
@@ -131,13 +156,15 @@ def train(rows) -> dict:
         "mean": [round(float(v), 8) for v in mean], "scale": [round(float(v), 8) for v in scale],
         "coef": [round(float(v), 8) for v in coef], "intercept": round(intercept, 8),
         "threshold": round(threshold, 4),
-        "threshold_rule": f"{TARGET_FALSE_REFUSAL:.0%} of answerable training questions refused "
-                          "(out-of-fold, 5 folds grouped by article)",
+        "threshold_rule": f"{TARGET_FALSE_REFUSAL:.0%} of answerable training questions refused by the "
+                          "whole decision: the off-topic floor, this model (out-of-fold, 5 folds grouped "
+                          "by article) and names the documents never mention",
         "split": {"rule": f"sha256(title)[0] < {int(VAL_SHARE * 256)}: validation",
                   "train_articles": len(set(groups)), "validation_articles": len({r["title"] for r in val_rows}),
                   "train_questions": len(train_rows), "validation_questions": len(val_rows)},
-        "train_oof": rates(oof, y, threshold),
-        "validation": rates(pv, yv, threshold),
+        "train_oof": rates(oof, y, threshold, other),
+        "validation": rates(pv, yv, threshold, other_refusals(val_rows)),
+        "model_only": {"train_oof": rates(oof, y, threshold), "validation": rates(pv, yv, threshold)},
         "validation_curve": curve(pv, yv),
     }
 

@@ -38,3 +38,28 @@ def test_the_split_is_by_article_and_stable():
     assert train_answerability.is_validation("Normans") == train_answerability.is_validation("Normans")
     rows = [{"title": t} for t in ("Normans", "Warsaw", "Victoria_(Australia)", "Oxygen", "Amazon_rainforest")]
     assert {train_answerability.is_validation(r["title"]) for r in rows} == {True, False}
+
+
+def test_the_threshold_leaves_room_for_the_bots_other_refusals():
+    """The 5% false-refusal budget is the whole decision's: questions the off-topic floor or an
+    unknown name already refuse use it up before the model's threshold takes any."""
+    import numpy as np
+
+    p = np.array([0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.45, 0.50, 0.9, 0.9])
+    y = np.array([1] * 10 + [0, 0])
+    none = np.zeros(12, dtype=bool)
+    t = train_answerability.pipeline_threshold(p, y, none, 0.2)  # 2 of 10 answerable may be refused
+    assert 0.10 < t < 0.15 and train_answerability.rates(p, y, t)["false_refusal"] == 0.2
+    other = none.copy()
+    other[9] = True  # the floor refuses one answerable question the model scores 0.50
+    t = train_answerability.pipeline_threshold(p, y, other, 0.2)
+    assert 0.05 < t < 0.10 and train_answerability.rates(p, y, t, other)["false_refusal"] == 0.2
+    other[8] = other[7] = True  # the others alone use the whole budget and more
+    t = train_answerability.pipeline_threshold(p, y, other, 0.2)
+    assert train_answerability.rates(p, y, t)["false_refusal"] == 0.0
+
+
+def test_other_refusals_are_the_floor_and_unknown_names():
+    rows = [{"features": {"evidence": 0.1}}, {"features": {"evidence": 0.6}, "unknown_names": 1},
+            {"features": {"evidence": 0.6}, "unknown_names": 0}, {"features": {"evidence": 0.6}}]
+    assert train_answerability.other_refusals(rows).tolist() == [True, True, False, False]
