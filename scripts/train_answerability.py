@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.answer import features as answer_features, ranked_sentences  # noqa: E402
+from rag.answer.refusal import should_refuse  # noqa: E402
 from rag.answer.unknown_names import unknown_names  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.evaluate import load_battery  # noqa: E402
@@ -102,7 +103,8 @@ def other_refusals(rows) -> np.ndarray:
     evidence (Settings.refusal_threshold) and a name the documents never mention
     (rag.answer.unknown_names, on by default)."""
     floor = Settings().refusal_threshold
-    return np.array([r["features"]["evidence"] < floor or r.get("unknown_names", 0) > 0 for r in rows])
+    return np.array([should_refuse(r["features"]["evidence"], floor) or r.get("unknown_names", 0) > 0
+                     for r in rows])
 
 
 def pipeline_threshold(oof, y, other, target: float) -> float:
