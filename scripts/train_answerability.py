@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -57,12 +58,16 @@ def compute_features(questions, index_dir: Path, corpus: Path, cache: Path) -> l
     """One row per question: id, title, label, features (cached by question id)."""
     from rag.engine import Engine
 
-    done = {}
+    done, lines = {}, 0
     if cache.exists():
         for line in cache.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             done[row["id"]] = row
+            lines += 1
+    if lines > len(done):  # rows recomputed by an earlier run were appended: keep the last of each
+        compact(cache, done.values())
     todo = [q for q in questions if q.id not in done or "unknown_names" not in done[q.id]]
+    recomputed = any(q.id in done for q in todo)  # rows of an older cache, without a newer field
     if todo:
         settings = Settings.from_env(index_dir=index_dir, vector_cache_items=200_000)
         engine = Engine(settings, inputs=[corpus], log=lambda m: print(m, file=sys.stderr))
@@ -82,7 +87,16 @@ def compute_features(questions, index_dir: Path, corpus: Path, cache: Path) -> l
                 out.write(json.dumps(row) + "\n")
                 if i % 500 == 0:
                     print(f"features: {i}/{len(todo)}", file=sys.stderr)
+        if recomputed:
+            compact(cache, done.values())
     return [done[q.id] for q in questions]
+
+
+def compact(cache: Path, rows) -> None:
+    """Rewrite ``cache`` with ``rows`` (one per question), replacing it only once written."""
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    os.replace(tmp, cache)
 
 
 def matrix(rows, names=answer_features.NAMES):

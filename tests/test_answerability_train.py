@@ -63,3 +63,21 @@ def test_other_refusals_are_the_floor_and_unknown_names():
     rows = [{"features": {"evidence": 0.1}}, {"features": {"evidence": 0.6}, "unknown_names": 1},
             {"features": {"evidence": 0.6}, "unknown_names": 0}, {"features": {"evidence": 0.6}}]
     assert train_answerability.other_refusals(rows).tolist() == [True, True, False, False]
+
+
+def test_the_feature_cache_keeps_one_row_per_question(tmp_path):
+    """Rows recomputed for a newer field were appended after the old ones: the cache is
+    rewritten with the last row of each question, and nothing is recomputed."""
+    from types import SimpleNamespace
+
+    cache = tmp_path / "features.jsonl"
+    old = {"id": "q1", "title": "A", "label": 1, "features": {"evidence": 0.5}}
+    rows = [old, {"id": "q2", "title": "A", "label": 0, "features": {"evidence": 0.4}, "unknown_names": 0},
+            {**old, "unknown_names": 1}]
+    cache.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    questions = [SimpleNamespace(id="q1"), SimpleNamespace(id="q2")]
+    got = train_answerability.compute_features(questions, tmp_path / "index", tmp_path / "corpus.jsonl", cache)
+    assert [r["unknown_names"] for r in got] == [1, 0]
+    kept = [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["id"] for r in kept) == ["q1", "q2"] and kept == got
+    assert not cache.with_suffix(".tmp").exists()
