@@ -198,6 +198,12 @@ def test_answer_type_of_questions_and_sentences():
     # a number word inside a hyphenated word counts: "How long was the trip?" -> "one-day"
     assert at.can_hold(at.NUMBER, "He is on a one-day state visit.") and at.can_hold(at.NUMBER, "a two-year term")
     assert not at.can_hold(at.NUMBER, "a well-known state visit") and not at.can_hold(at.NUMBER, "someone-else")
+    # ... given the question, only for a measure or the word's own unit: "one-day" counts no agreements
+    visit = "He is on a one-day state visit."
+    assert at.can_hold(at.NUMBER, visit, "How long was the trip?")
+    assert at.can_hold(at.NUMBER, visit, "How many days did the visit last?")
+    assert not at.can_hold(at.NUMBER, visit, "How many agreements were signed during the visit?")
+    assert at.can_hold(at.NUMBER, "He signed two agreements on a one-day visit.", "How many agreements were signed?")
     assert at.can_hold(at.DATE, "It began in October 1973.") and at.can_hold(at.DATE, "the 1990s")
     assert not at.can_hold(at.DATE, "It began after the war.")
 

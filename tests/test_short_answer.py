@@ -223,3 +223,19 @@ def test_a_day_of_the_week_is_a_date():
     assert answer_type.can_hold(answer_type.DATE, "On Saturday he spoke.")
     text = "On Saturday, the Iranian president said during the press conference that trade grew."
     assert short_answer.extract("What day of the week did the Iranian leader speak?", text) == "Saturday"
+
+
+def test_a_short_answer_is_of_the_asked_kind_or_none():
+    # a how-many question gets a number or nothing: the sentence holds no count of troops
+    text = ("From our perspective, the presence of foreign forces, especially American ones, "
+            "harms the security and stability of the region.")
+    assert short_answer.extract("How many foreign troops are deployed in the region?", text) is None
+    # "one-day" is a length, not a count of agreements
+    visit = "Abdul Latif Jamil Rashid is on a one-day state visit to Tehran."
+    assert short_answer.extract("How many agreements were signed during the visit?", visit) is None
+    assert short_answer.extract("How long was the Iraqi head of state's trip?", visit) == "one-day"
+    # a what-year question gets a year or nothing; with a year, the year
+    assert short_answer.extract("In what year did the talks begin?", "The talks began after the war ended.") is None
+    assert short_answer.extract("In what year did the talks begin?", "The talks began in 1990 in Geneva.") == "1990"
+    # "when" and "how long" answers are often no date or number: the best span stays
+    assert short_answer.extract("When did Warsaw start to rebuild?", "After liberation, Warsaw was rebuilt.")

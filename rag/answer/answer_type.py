@@ -37,11 +37,34 @@ def expected(question: str) -> str | None:
     return None
 
 
-def can_hold(kind: str | None, text: str) -> bool:
-    """Does ``text`` contain something of ``kind`` (a number, a date)?"""
+_MEASURE_Q = re.compile(r"\bhow (long|old|far|large|big|tall|high|often)\b", re.I)
+
+
+def can_hold(kind: str | None, text: str, question: str = "") -> bool:
+    """Does ``text`` contain something of ``kind`` (a number, a date)?
+
+    A number word inside a hyphenated word ("one-day", "two-year") counts as a number. Given
+    the ``question``, only when it asks a measure ("How long was the trip?": "one-day") or
+    names the word's other part ("How many days ...?"): "one-day" counts no agreements."""
     if kind == NUMBER:
-        return bool(_DIGIT.search(text)) or any(part in _NUMBER_WORDS for w in _TOKEN.findall(text)
-                                                for part in w.lower().split("-"))  # "one-day"
+        if _DIGIT.search(text):
+            return True
+        for w in _TOKEN.findall(text):
+            parts = w.lower().split("-")
+            if len(parts) == 1:
+                if parts[0] in _NUMBER_WORDS:
+                    return True
+            elif any(part in _NUMBER_WORDS for part in parts) and _counts_compound(parts, question):
+                return True
+        return False
     if kind == DATE:
         return bool(_YEAR.search(text)) or any(w.lower() in CALENDAR for w in _TOKEN.findall(text))
     return False
+
+
+def _counts_compound(parts: list[str], question: str) -> bool:
+    """Does a hyphenated word with a number word in it (``parts``) answer ``question``?"""
+    if not question or _MEASURE_Q.search(question):
+        return True
+    asked = {w.lower().rstrip("s") for w in _TOKEN.findall(question)}
+    return any(part.rstrip("s") in asked for part in parts if part not in _NUMBER_WORDS)
