@@ -263,6 +263,30 @@ def _sets_top_k(k: int):
     return matches
 
 
+def _set_top_k(page, k: int, attempts: int = 3, wait_s: float = 20.0) -> None:
+    """Type ``k`` into the settings' top-k box and wait for the server's reply to that change
+    (the change event's reply, not a fixed sleep). Once in a CI run the reply never came (not
+    reproduced in four local runs of the module, one of them beside a battery): if none comes within
+    ``wait_s``, the value is typed again, as a user would; the failure message lists what the
+    page did send."""
+    replies, sent = [], []
+    matches = _sets_top_k(k)
+    page.on("response", lambda r: replies.append(r) if matches(r) else None)
+    page.on("request", lambda r: sent.append(f"{r.method} {r.url} {r.post_data}") if "/gradio_api/" in r.url else None)
+    box = page.locator("#rag-settings input[type=number]").first
+    for attempt in range(attempts):
+        if attempt:
+            box.fill(str(k + 1))  # a change of value, so that typing k again is one too
+        box.fill(str(k))
+        box.press("Enter")
+        for _ in range(int(wait_s * 5)):
+            if replies:
+                return
+            page.wait_for_timeout(200)
+    pytest.fail(f"no reply to the top-k change after {attempts} tries; box value "
+                f"{box.input_value()!r}, visible {box.is_visible()}; requests: {sent}")
+
+
 def test_clicking_an_earlier_answer_brings_back_its_sources_and_top_k_applies(app_url, browser, tmp_path):
     # select, the settings and clear skip the queue (app.py): these are the browser's view of it
     context, page = _open(browser, app_url)
@@ -278,11 +302,7 @@ def test_clicking_an_earlier_answer_brings_back_its_sources_and_top_k_applies(ap
         assert page.locator("#rag-sources-box .rag-more").count() == 1  # k=5: uncited passages listed
 
         page.click("#rag-settings button, #rag-settings .label-wrap")
-        box = page.locator("#rag-settings input[type=number]").first
-        # wait for the server to have taken the new top-k (the change event's reply), not 0.5 s
-        with page.expect_response(_sets_top_k(1), timeout=UI_SECONDS * 1000):
-            box.fill("1")
-            box.press("Enter")
+        _set_top_k(page, 1)
         _ask(page, "What did Raisi say about the trade volume?")
         page.wait_for_function("() => document.querySelector('#rag-sources-box .rag-sources-head')"
                                ".innerText.includes('Raisi say')", timeout=UI_SECONDS * 1000)
