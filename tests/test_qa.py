@@ -204,6 +204,15 @@ def test_answer_type_of_questions_and_sentences():
     assert at.can_hold(at.NUMBER, visit, "How many days did the visit last?")
     assert not at.can_hold(at.NUMBER, visit, "How many agreements were signed during the visit?")
     assert at.can_hold(at.NUMBER, "He signed two agreements on a one-day visit.", "How many agreements were signed?")
+    # a sum of money counts things only when the question counts money
+    trade = "which amounted to more than 10 billion euros"
+    assert not at.can_hold(at.NUMBER, trade, "How many Iranian soldiers are based in Iraq?")
+    assert not at.can_hold(at.NUMBER, "ten billion euros", "How many troops?")
+    assert not at.can_hold(at.NUMBER, "£1.2 million", "How many troops?")
+    assert at.can_hold(at.NUMBER, trade, "How many euros did the trade amount to?")
+    assert at.can_hold(at.NUMBER, trade, "How much is the trade worth?")
+    assert at.can_hold(at.NUMBER, "$5 for 3 tickets", "How many tickets were sold?")
+    assert at.can_hold(at.NUMBER, "1.2 million people", "How many people came?")
     assert at.can_hold(at.DATE, "It began in October 1973.") and at.can_hold(at.DATE, "the 1990s")
     assert not at.can_hold(at.DATE, "It began after the war.")
 

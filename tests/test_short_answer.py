@@ -230,6 +230,11 @@ def test_a_short_answer_is_of_the_asked_kind_or_none():
     text = ("From our perspective, the presence of foreign forces, especially American ones, "
             "harms the security and stability of the region.")
     assert short_answer.extract("How many foreign troops are deployed in the region?", text) is None
+    # a sum of money is no count of soldiers
+    trade = ("Iran seeks to increase the volume of trade with Iraq, which amounted to more than "
+             "10 billion euros.")
+    assert short_answer.extract("How many Iranian soldiers are based in Iraq?", trade) is None
+    assert short_answer.extract("How many euros was the trade with Iraq worth?", trade) == "10 billion"
     # "one-day" is a length, not a count of agreements
     visit = "Abdul Latif Jamil Rashid is on a one-day state visit to Tehran."
     assert short_answer.extract("How many agreements were signed during the visit?", visit) is None

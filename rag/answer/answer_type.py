@@ -45,8 +45,11 @@ def can_hold(kind: str | None, text: str, question: str = "") -> bool:
 
     A number word inside a hyphenated word ("one-day", "two-year") counts as a number. Given
     the ``question``, only when it asks a measure ("How long was the trip?": "one-day") or
-    names the word's other part ("How many days ...?"): "one-day" counts no agreements."""
+    names the word's other part ("How many days ...?"): "one-day" counts no agreements. And a
+    sum of money counts things only for a question about money (:data:`_MONEY`)."""
     if kind == NUMBER:
+        if question and _COUNT_Q.search(question) and not _MONEY_WORDS.search(question):
+            text = _MONEY.sub(" ", text)  # "10 billion euros" counts no soldiers
         if _DIGIT.search(text):
             return True
         for w in _TOKEN.findall(text):
@@ -60,6 +63,18 @@ def can_hold(kind: str | None, text: str, question: str = "") -> bool:
     if kind == DATE:
         return bool(_YEAR.search(text)) or any(w.lower() in CALENDAR for w in _TOKEN.findall(text))
     return False
+
+
+_COUNT_Q = re.compile(r"\bhow many\b", re.I)
+_CURRENCY = (r"euros?|dollars?|pounds?|yen|yuan|rupees?|francs?|marks?|rubles?|roubles?|pesos?|cents?"
+             r"|pence|dinars?|riyals?|rials?|lira|shillings?|usd|eur|gbp")
+_NUM = r"(?:\d[\d,.]*|" + "|".join(sorted(_NUMBER_WORDS)) + r"|trillion)"
+_MONEY = re.compile(rf"[$€£¥]\s?\d[\d,.]*(?:\s+(?:thousand|million|billion|trillion))?"
+                    rf"|\b{_NUM}(?:[\s-]+{_NUM})*\s+(?:{_CURRENCY})\b", re.I)
+_MONEY_WORDS = re.compile(rf"\b(?:{_CURRENCY}|money|currency|cost|costs|price|worth|paid|pay|spent|spend|budget)\b"
+                          r"|[$€£¥]", re.I)
+"""A sum of money answers a count only when the question counts money ("How many dollars ...?"):
+"How many soldiers ...?" is not answered by "10 billion euros"."""
 
 
 def _counts_compound(parts: list[str], question: str) -> bool:
