@@ -266,9 +266,9 @@ def _sets_top_k(k: int):
 def _set_top_k(page, k: int, attempts: int = 3, wait_s: float = 20.0) -> None:
     """Type ``k`` into the settings' top-k box and wait for the server's reply to that change
     (the change event's reply, not a fixed sleep). Once in a CI run the reply never came (not
-    reproduced in three local runs of the module, one beside a battery, nor in two of this test): if none comes within
-    ``wait_s``, the value is typed again, as a user would; the failure message lists what the
-    page did send."""
+    reproduced in three local runs of the module, one beside a battery, nor in two of this
+    test): if none comes within ``wait_s``, the value is typed again, as a user would; the
+    failure message lists what the page did send."""
     replies, sent = [], []
     matches = _sets_top_k(k)
     page.on("response", lambda r: replies.append(r) if matches(r) else None)
