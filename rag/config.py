@@ -116,13 +116,13 @@ class Settings:
     local_slots: int = 1
     """Requests the embedded server decodes at once (RAG_LOCAL_SLOTS). With two, 5 of 100 SQuAD
     answers changed with 2 workers (a batch-mate changes the output); with one, none did."""
-    refusal_threshold: float = 0.30
-    """The off-topic floor: evidence score below which the answer is a refusal without asking
-    the answerability model (RAG_REFUSAL_THRESHOLD). 0.43 until the answerability model came:
-    it refused paraphrases ("commerce" 0.33). Evidence: rag.answer.refusal; scripts/refusal_sweep.py."""
+    refusal_threshold: float = 0.15
+    """The off-topic floor: evidence below which the answer is a refusal without asking the
+    answerability model (RAG_REFUSAL_THRESHOLD; rag.answer.refusal). 0.43, then 0.30 (6 Dec):
+    each refused paraphrases. Now just above the tuning batteries' off-topic questions (README)."""
     refusal_dense_weight: float = 0.5
     """Weight of the best dense cosine in the refusal evidence (the rest: word coverage)."""
-    answerability_threshold: float = 0.2536
+    answerability_threshold: float = 0.2598
     """P(answerable) (rag.answer.answerability) below which the answer is a refusal
     (RAG_ANSWERABILITY_THRESHOLD): scripts/train_answerability.py's choice on squad2-dev-half-a's
     *training* articles, out of fold (5% of their answerable refused by the floor, the model and
