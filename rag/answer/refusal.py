@@ -1,10 +1,11 @@
-"""Refusal from retrieval evidence, never from the model's own confidence.
+"""The off-topic floor: refusal from retrieval evidence, never from the model's own confidence.
 
 evidence = 0.5 * (dense cosine of the best passage) + 0.5 * (largest share of the
 question's content words found in one of the top passages). Below
 ``Settings.refusal_threshold`` the answer is "I couldn't find this in the documents."
-The threshold was chosen by a sweep of answerable against unanswerable questions (see
-``scripts/refusal_sweep.py`` and the notes in ``Settings.refusal_threshold``).
+without asking the answerability model. The floor sits just above the off-topic questions
+of the tuning batteries (README "Answer quality"); whether on-topic evidence *answers* the
+question is :mod:`.answerability`'s call. ``scripts/refusal_sweep.py`` sweeps it.
 """
 
 from __future__ import annotations
