@@ -56,3 +56,9 @@ def numbers(text: str) -> set[str]:
 
 
 # ---------------------------------------------------------------------------- markers
+
+
+CURRENCY_SIGNS = {"$": "dollar", "€": "euro", "£": "pound", "¥": "yen"}
+"""Currency signs and the word each stands for: the one list both the support check
+(:func:`rag.answer.citations.currencies`) and the asked-kind check (:mod:`rag.answer.answer_type`)
+read."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from ..text import CURRENCY_SIGNS
+
 NUMBER, DATE = "number", "date"
 
 _NUMBER_Q = re.compile(r"\bhow (many|much|long|old|far|large|big|tall|high|often)\b"
@@ -66,13 +68,15 @@ def can_hold(kind: str | None, text: str, question: str = "") -> bool:
 
 
 _COUNT_Q = re.compile(r"\bhow many\b", re.I)
-_CURRENCY = (r"euros?|dollars?|pounds?|yen|yuan|rupees?|francs?|marks?|rubles?|roubles?|pesos?|cents?"
-             r"|pence|dinars?|riyals?|rials?|lira|shillings?|usd|eur|gbp")
+_SIGN = "[" + re.escape("".join(CURRENCY_SIGNS)) + "]"
+_CURRENCY = "|".join(f"{w}s?" for w in CURRENCY_SIGNS.values()) + (
+    r"|yuan|rupees?|francs?|marks?|rubles?|roubles?|pesos?|cents?|pence|dinars?|riyals?|rials?|lira"
+    r"|shillings?|usd|eur|gbp")
 _NUM = r"(?:\d[\d,.]*|" + "|".join(sorted(_NUMBER_WORDS)) + r"|trillion)"
-_MONEY = re.compile(rf"[$€£¥]\s?\d[\d,.]*(?:\s+(?:thousand|million|billion|trillion))?"
+_MONEY = re.compile(rf"{_SIGN}\s?\d[\d,.]*(?:\s+(?:thousand|million|billion|trillion))?"
                     rf"|\b{_NUM}(?:[\s-]+{_NUM})*\s+(?:{_CURRENCY})\b", re.I)
 _MONEY_WORDS = re.compile(rf"\b(?:{_CURRENCY}|money|currency|cost|costs|price|worth|paid|pay|spent|spend|budget)\b"
-                          r"|[$€£¥]", re.I)
+                          rf"|{_SIGN}", re.I)
 """A sum of money answers a count only when the question counts money ("How many dollars ...?"):
 "How many soldiers ...?" is not answered by "10 billion euros"."""
 

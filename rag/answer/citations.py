@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 from ..ingest import split_sentences
 from ..models import Chunk
 from ..tuning import AnswerOptions
-from ..text import content_words, numbers, stop_words, word_pairs, words  # noqa: F401  (re-exported)
+from ..text import CURRENCY_SIGNS, content_words, numbers, stop_words, word_pairs, words  # noqa: F401  (re-exported)
 
 MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*,\s*\d{1,3})*)\s*\]")
 """One bracket holding one or more passage numbers."""
@@ -79,14 +79,11 @@ def split_claims(text: str) -> list[tuple[str, list[int]]]:
 
 
 # ---------------------------------------------------------------------------- support
-_CURRENCY = {"$": "dollar", "€": "euro", "£": "pound", "¥": "yen"}
-
-
 def currencies(text: str) -> set[str]:
     """Currencies ``text`` names, by symbol or word ("$10" and "10 dollars" both: dollar)."""
-    found = {name for sym, name in _CURRENCY.items() if sym in text}
+    found = {name for sym, name in CURRENCY_SIGNS.items() if sym in text}
     stems = set(content_words(text))
-    return found | {name for name in _CURRENCY.values() if name in stems}
+    return found | {name for name in CURRENCY_SIGNS.values() if name in stems}
 
 
 def support(claim: str, passage: str) -> float:
